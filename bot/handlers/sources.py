@@ -1,0 +1,93 @@
+"""``/addfeed`` (admins) and ``/feeds`` (coordinators, admins): the feed table."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.context import require, services
+from bot.roles import Role
+from feeds.errors import FetchError, UnsafeURLError
+from feeds.fetch import check_url
+from feeds.models import FeedInfo, FeedKind
+from feeds.sources import normalize_source
+
+USAGE = "Usage: /addfeed URL [rss|page|telegram] [interval seconds, at least 60]"
+
+
+def parse_addfeed(args: list[str], default_interval: int) -> tuple[str, FeedKind | None, int]:
+    """Parse ``/addfeed`` arguments; raises ValueError with a one-line reason."""
+    if not args or len(args) > 3:
+        raise ValueError(USAGE)
+    kind: FeedKind | None = None
+    interval = default_interval
+    for arg in args[1:]:
+        if arg.lower() in {k.value for k in FeedKind}:
+            kind = FeedKind(arg.lower())
+        elif arg.isdigit() and int(arg) >= 60:
+            interval = int(arg)
+        else:
+            raise ValueError(f"{arg!r} is neither a kind nor an interval. {USAGE}")
+    return args[0], kind, interval
+
+
+def feed_line(feed: FeedInfo) -> str:
+    health = ("paused" if feed.paused else
+              f"failing ×{feed.consecutive_failures}: {feed.last_error}" if feed.last_error else
+              f"ok, last success {feed.last_success_at:%Y-%m-%d %H:%M} UTC"
+              if feed.last_success_at else "not polled yet")
+    return (f"#{feed.id} <b>{escape(feed.title or feed.url)}</b> ({feed.kind.value}, "
+            f"every {feed.interval_seconds} s)\n{escape(feed.url)}\n{escape(health)}")
+
+
+async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add a source; admins only. The first poll is started at once."""
+    if not await require(update, context, Role.ADMIN, "/addfeed"):
+        return
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    try:
+        raw, kind, interval = parse_addfeed(list(context.args or []),
+                                            svc.settings.poll_seconds)
+        url, kind = normalize_source(raw, kind)
+        await check_url(url, allow_private=svc.settings.allow_private_urls)
+    except (ValueError, UnsafeURLError, FetchError) as exc:
+        await message.reply_text(f"Not added: {exc}")
+        return
+    feed, new = await svc.store.add_feed(url, kind, interval, added_by=update.effective_user.id,
+                                         now=svc.clock())
+    if new:
+        svc.nudge_poll()
+        await message.reply_text(f"Added feed #{feed.id} ({kind.value}, every {interval} s): "
+                                 f"{url}\nFirst poll now.")
+    else:
+        await message.reply_text(f"Already watching this source as feed #{feed.id}.")
+
+
+async def cmd_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List sources with their health."""
+    if not await require(update, context, Role.COORDINATOR, "/feeds"):
+        return
+    feeds = await services(context).store.list_feeds()
+    message = update.effective_message
+    assert message is not None
+    if not feeds:
+        await message.reply_text("No sources yet. Admins add them with /addfeed URL.")
+        return
+    text = ""
+    for feed in feeds:
+        line = feed_line(feed) + "\n\n"
+        if len(text) + len(line) > 3900:
+            await message.reply_text(text, parse_mode=ParseMode.HTML)
+            text = ""
+        text += line
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("addfeed", cmd_addfeed))
+    app.add_handler(CommandHandler("feeds", cmd_feeds))

@@ -1,0 +1,132 @@
+"""The service (``deportwatch run``): bot, poller and delivery in one asyncio process.
+
+::
+
+    APScheduler (AsyncIOScheduler, in-memory jobs; the schedule itself is data: feed.next_poll_at)
+      ├── poll     every DEPORTWATCH_TICK_SECONDS: run_cycle over due feeds → outbox
+      └── deliver  every 2 s, and at once when a poll queued messages: outbox → Telegram
+    python-telegram-bot Application (long polling) for commands, when a token is set
+
+Stops cleanly on SIGINT/SIGTERM: the scheduler is paused, running jobs finish (or
+are cancelled after a grace period — every step is transactional, so a cancelled
+job loses nothing), then the bot and the database are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.context import Services, utc_now
+from bot.delivery import ConsoleSender, Sender, deliver_pending
+from bot.settings import Settings
+from feeds.fetch import Fetcher
+from feeds.pipeline import run_cycle
+from storage import Store
+
+log = logging.getLogger(__name__)
+DELIVERY_SECONDS = 2.0
+SHUTDOWN_GRACE = 20.0
+
+
+class Service:
+    """Owns the long-lived parts; ``await Service(settings).run(stop)``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._poll_lock = asyncio.Lock()
+        self._deliver_lock = asyncio.Lock()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def _nudge(self, job_id: str) -> None:
+        job = self.scheduler.get_job(job_id)
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        store = await Store.open(settings.database_url)
+        services = Services(settings=settings, store=store, clock=utc_now,
+                            nudge_poll=lambda: self._nudge("poll"),
+                            nudge_delivery=lambda: self._nudge("deliver"))
+        app = None
+        sender: Sender
+        try:
+            async with Fetcher(allow_private=settings.allow_private_urls) as fetcher:
+                if settings.telegram_token:
+                    from bot.app import build_application
+                    from bot.telegram_sender import TelegramSender
+
+                    app = build_application(services)
+                    await app.initialize()
+                    await app.start()
+                    assert app.updater is not None
+                    await app.updater.start_polling(poll_interval=0.0, timeout=10,
+                                                    drop_pending_updates=False)
+                    sender = TelegramSender(app.bot)
+                    if settings.alert_chat_id is None:
+                        log.warning("DEPORTWATCH_ALERT_CHAT_ID is not set: cards are printed "
+                                    "to the console")
+                        sender = ConsoleSender()
+                else:
+                    print("TELEGRAM_BOT_TOKEN is not set: running without Telegram; "
+                          "cards are printed here.", flush=True)
+                    sender = ConsoleSender()
+
+                async def poll() -> None:
+                    async with self._poll_lock:
+                        reports = await run_cycle(store, fetcher, clock=utc_now,
+                                                  chat_ids=settings.chat_ids)
+                    if any(r.queued for r in reports):
+                        services.nudge_delivery()
+
+                async def deliver() -> None:
+                    async with self._deliver_lock:
+                        await deliver_pending(store, sender, now=utc_now)
+
+                common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None,
+                          "next_run_time": datetime.now(UTC)}
+                self.scheduler.add_job(poll, "interval", seconds=settings.tick_seconds,
+                                       id="poll", **common)
+                self.scheduler.add_job(deliver, "interval", seconds=DELIVERY_SECONDS,
+                                       id="deliver", **common)
+                self.scheduler.start()
+                log.info("deportwatch running database=%s telegram=%s",
+                         settings.database_url.split("@")[-1], bool(settings.telegram_token))
+                await stop.wait()
+                log.info("stopping")
+                self.scheduler.pause()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SHUTDOWN_GRACE):
+                        async with self._poll_lock, self._deliver_lock:
+                            pass
+                self.scheduler.shutdown(wait=False)
+        finally:
+            if app is not None:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+            await store.close()
+
+
+async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set, or until SIGINT/SIGTERM when no event is given."""
+    own_signals = stop is None
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if own_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await Service(settings).run(stop)
+    finally:
+        if own_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,145 @@
+"""Settings from the environment and an optional ``.env`` file (pure validation).
+
+Owns the names, defaults and validation of every setting; ``.env.example`` and the
+README's table document the same list. A bad value raises ``ConfigError`` whose
+message names the setting, so the command line can print one clear line.
+The process environment wins over ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.errors import ConfigError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_URL = "sqlite:///data/deportwatch.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of deportwatch, validated."""
+
+    telegram_token: str | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    alert_chat_id: int | None = None
+    admin_ids: frozenset[int] = frozenset()
+    coordinator_ids: frozenset[int] = frozenset()
+    database_url: str = DEFAULT_DATABASE_URL
+    poll_seconds: int = 300
+    allow_private_urls: bool = False
+    tick_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    @property
+    def chat_ids(self) -> tuple[int, ...]:
+        """Chats that receive cards (outbox targets); 0 means the console."""
+        if self.telegram_token and self.alert_chat_id is not None:
+            return (self.alert_chat_id,)
+        return (0,)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` lines; ``#`` comments, blank lines and quotes allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {raw.strip()!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int | None = None
+         ) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "").strip()
+    out = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(f"{name} must be comma-separated Telegram user ids, got {part!r}")
+        out.add(int(part))
+    return frozenset(out)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None,
+                  env_file: Path | None = Path(".env")) -> Settings:
+    """Read and validate settings; raises ``ConfigError`` naming the bad setting."""
+    env: dict[str, str] = {}
+    if env_file is not None:
+        env.update(read_env_file(env_file))
+    env.update(os.environ if environ is None else environ)
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is not None and (":" not in token or not token.split(":", 1)[0].isdigit()):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token "
+                          "(expected 123456:ABC..., from @BotFather)")
+    base = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {base!r}")
+    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    if "://" not in database_url:
+        raise ConfigError(f"DATABASE_URL must be a URL such as {DEFAULT_DATABASE_URL}, "
+                          f"got {database_url!r}")
+    level = (env.get("DEPORTWATCH_LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"DEPORTWATCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
+                          f"got {level!r}")
+    tick_raw = env.get("DEPORTWATCH_TICK_SECONDS", "").strip()
+    try:
+        tick = float(tick_raw) if tick_raw else 5.0
+    except ValueError:
+        raise ConfigError(f"DEPORTWATCH_TICK_SECONDS must be a number, got {tick_raw!r}") from None
+    if not 0.1 <= tick <= 3600:
+        raise ConfigError(f"DEPORTWATCH_TICK_SECONDS must be between 0.1 and 3600, got {tick}")
+    poll = _int(env, "DEPORTWATCH_POLL_SECONDS", 300, minimum=10)
+    assert poll is not None
+    return Settings(
+        telegram_token=token, api_base_url=base,
+        alert_chat_id=_int(env, "DEPORTWATCH_ALERT_CHAT_ID", None),
+        admin_ids=_ids(env, "DEPORTWATCH_ADMIN_IDS"),
+        coordinator_ids=_ids(env, "DEPORTWATCH_COORDINATOR_IDS"),
+        database_url=database_url, poll_seconds=poll,
+        allow_private_urls=_bool(env, "DEPORTWATCH_ALLOW_PRIVATE_URLS", False),
+        tick_seconds=tick, log_level=level)

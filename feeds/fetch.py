@@ -1,0 +1,232 @@
+"""Fetching sources over HTTP: the only module that imports httpx.
+
+Owns one shared ``httpx.AsyncClient`` (``Fetcher``) and the single place where HTTP
+responses are interpreted (``_interpret``): status → outcome or ``FetchError``,
+conditional GET (ETag / Last-Modified, 304), ``Retry-After`` on 429/503, and bounded
+bodies.
+
+Safety for admin-supplied URLs:
+
+- only ``http`` and ``https``; every hop of a redirect chain is checked by a request
+  hook before it is sent;
+- every address a host resolves to must be globally routable (no loopback, private,
+  link-local/cloud metadata, unique-local, IPv4-mapped or NAT64-embedded private
+  addresses) unless private URLs are allowed by settings;
+- the wire body is read raw and decompressed here with a bounded decompressor, so a
+  gzip bomb stops at the cap instead of expanding in memory; only gzip and deflate
+  are accepted.
+
+Must not parse bodies or touch storage. Connection-level pinning of the checked
+address (against DNS rebinding between check and connect) belongs to the ingestion
+issue and is noted in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ipaddress
+import socket
+import zlib
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from feeds.errors import FetchError, UnsafeURLError
+from feeds.models import FeedSpec
+
+USER_AGENT = "deportwatch/0.1 (+https://github.com/deportwatch/deportwatch)"
+MAX_REDIRECTS = 5
+
+
+class FetchOutcome(enum.StrEnum):
+    """What a fetch produced."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful fetch: the body (empty when not modified) and cache validators."""
+
+    outcome: FetchOutcome
+    url: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Caps and timeouts for one fetch."""
+
+    max_wire_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024
+    connect_timeout: float = 5.0
+    deadline: float = 30.0
+
+
+def _address_is_safe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _address_is_safe(ip.ipv4_mapped)
+        if ip in ipaddress.IPv6Network("64:ff9b::/96"):   # NAT64 embeds an IPv4 address
+            return _address_is_safe(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None and not _address_is_safe(ip.sixtofour):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse a URL that must not be fetched; raises ``UnsafeURLError`` with the reason."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURLError(f"only http and https URLs can be fetched, not {parts.scheme!r}")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURLError("the URL has no host")
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80),
+            type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise FetchError(f"cannot resolve {host}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not _address_is_safe(address):
+            raise UnsafeURLError(f"{host} resolves to {address}, which is not a public address")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from datetime import UTC, datetime  # local: only this rare path needs the clock
+
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Fetcher:
+    """One shared HTTP client for every source; use as an async context manager."""
+
+    def __init__(self, *, allow_private: bool = False, limits: FetchLimits | None = None,
+                 user_agent: str = USER_AGENT,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.allow_private = allow_private
+        self.limits = limits or FetchLimits()
+
+        async def guard(request: httpx.Request) -> None:
+            await check_url(str(request.url), allow_private=self.allow_private)
+
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(20.0, connect=self.limits.connect_timeout),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            follow_redirects=True, max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+            event_hooks={"request": [guard]}, transport=transport)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(self, feed: FeedSpec) -> FetchResult:
+        """Fetch one source; raises ``FetchError`` or ``UnsafeURLError``."""
+        headers = {}
+        if feed.etag:
+            headers["If-None-Match"] = feed.etag
+        if feed.last_modified:
+            headers["If-Modified-Since"] = feed.last_modified
+        try:
+            async with asyncio.timeout(self.limits.deadline):
+                async with self._client.stream("GET", feed.url, headers=headers) as response:
+                    return await self._interpret(response)
+        except TimeoutError as exc:
+            raise FetchError(f"no complete answer within {self.limits.deadline:.0f} s") from exc
+        except httpx.TooManyRedirects as exc:
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _interpret(self, response: httpx.Response) -> FetchResult:
+        """The one place that turns an HTTP response into a result or an error."""
+        url = str(response.url)
+        status = response.status_code
+        if status == 304:
+            return FetchResult(FetchOutcome.NOT_MODIFIED, url=url,
+                               etag=response.headers.get("etag"),
+                               last_modified=response.headers.get("last-modified"))
+        if status in (429, 503):
+            raise FetchError(f"HTTP {status}: the server asks to slow down", status=status,
+                             retry_after=_retry_after(response.headers.get("retry-after")))
+        if status >= 400:
+            raise FetchError(f"HTTP {status}", status=status)
+        if status != 200:
+            raise FetchError(f"unexpected HTTP {status}", status=status)
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.limits.max_wire_bytes:
+            raise FetchError(f"body of {int(length)} bytes is over the "
+                             f"{self.limits.max_wire_bytes}-byte cap")
+        body = await self._read_bounded(response)
+        return FetchResult(FetchOutcome.OK, url=url, body=body,
+                           headers={k.lower(): v for k, v in response.headers.items()},
+                           etag=response.headers.get("etag"),
+                           last_modified=response.headers.get("last-modified"))
+
+    async def _read_bounded(self, response: httpx.Response) -> bytes:
+        encoding = response.headers.get("content-encoding", "identity").lower().strip()
+        if encoding not in ("identity", "gzip", "deflate", "x-gzip", ""):
+            raise FetchError(f"unsupported content encoding {encoding!r}")
+        # wbits 47 = auto-detect gzip or zlib header; raw deflate is retried below.
+        decoder = zlib.decompressobj(47) if encoding != "identity" and encoding else None
+        cap = self.limits.max_body_bytes
+        wire = 0
+        out = bytearray()
+        async for chunk in response.aiter_raw():
+            wire += len(chunk)
+            if wire > self.limits.max_wire_bytes:
+                raise FetchError(f"more than {self.limits.max_wire_bytes} bytes on the wire")
+            if decoder is None:
+                out += chunk
+            else:
+                try:
+                    out += decoder.decompress(chunk, cap + 1 - len(out))
+                except zlib.error as exc:
+                    raise FetchError(f"broken {encoding} body: {exc}") from exc
+                if decoder.unconsumed_tail and len(out) > cap:
+                    raise FetchError(f"body expands past the {cap}-byte cap")
+            if len(out) > cap:
+                raise FetchError(f"body is over the {cap}-byte cap")
+        if decoder is not None:
+            if not decoder.eof:
+                raise FetchError(f"truncated {encoding} body")
+            out += decoder.flush()
+        return bytes(out)
+
+
+def read_local(path: Path, limits: FetchLimits | None = None) -> bytes:
+    """Read a local file given to ``scan``, with the same size cap as a fetch."""
+    cap = (limits or FetchLimits()).max_body_bytes
+    with path.open("rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise FetchError(f"{path} is larger than the {cap}-byte cap")
+    return data

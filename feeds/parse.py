@@ -1,0 +1,313 @@
+"""Parsing (pure): bytes of a source → entries.
+
+Owns telling a feed from an HTML page by content (``sniff``), reading feeds with
+feedparser (RSS 0.9x/1.0/2.0, RDF, Atom) and JSON Feed, reading HTML pages as table
+rows (one row = one record, ``url`` = page URL + ``#row-N``), and reading the public
+web preview of a Telegram channel (``t.me/s/NAME``), one post per entry.
+
+feedparser is always given ``io.BytesIO``: given ``str`` or ``bytes`` it may open a
+local path or fetch a URL itself (see docs/stack-notes, section 4).
+
+Must not fetch or store anything, and must not read the clock: entries without a
+date get ``published=None`` and the pipeline stamps them with the time first seen.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from feeds.errors import ParseError
+from feeds.models import Entry, FeedKind
+from feeds.text import clean_spaces, html_to_text
+
+_FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
+_CAPTCHA = re.compile(r"captcha|капч|введите\s+код|проверочный\s+код|are\s+you\s+a\s+robot",
+                      re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a source's bytes held."""
+
+    kind: FeedKind
+    title: str
+    entries: tuple[Entry, ...]
+
+
+def sniff(body: bytes, content_type: str = "") -> FeedKind:
+    """Tell a feed from a page by its first bytes (the Content-Type often lies)."""
+    head = body[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
+    if head.startswith(b"{") and b"jsonfeed" in body[:4096].lower():
+        return FeedKind.RSS
+    if b"tgme_widget_message" in body[:200_000] or b"tgme_channel_info" in body[:200_000]:
+        return FeedKind.TELEGRAM
+    if head.startswith(b"<?xml") and not re.search(rb"<html", head):
+        return FeedKind.RSS
+    if any(marker in head for marker in _FEED_MARKERS):
+        return FeedKind.RSS
+    if "json" in content_type and head.startswith(b"{"):
+        return FeedKind.RSS
+    return FeedKind.PAGE
+
+
+def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None,
+          kind: FeedKind | None = None) -> Parsed:
+    """Parse a source's bytes; ``kind`` None means decide by content."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    kind = kind or sniff(body, headers.get("content-type", ""))
+    if kind is FeedKind.TELEGRAM:
+        return parse_telegram(body, url)
+    if kind is FeedKind.PAGE:
+        return parse_page(body, url, headers.get("content-type", ""))
+    if body.lstrip()[:1] == b"{":
+        return parse_json_feed(body, url)
+    return parse_feed(body, url, headers)
+
+
+def _struct_to_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+
+
+def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> Parsed:
+    """RSS, RDF or Atom through feedparser."""
+    result = feedparser.parse(io.BytesIO(body), response_headers={
+        "content-type": headers.get("content-type", "application/xml"),
+        "content-location": url,
+    })
+    if not result.entries and result.get("bozo") and not result.feed:
+        raise ParseError(f"not a feed: {result.get('bozo_exception')}")
+    title = html_to_text(result.feed.get("title", "")) or url
+    entries: list[Entry] = []
+    for e in result.entries:
+        link = e.get("link") or ""
+        content = e.get("content")
+        html = content[0].get("value", "") if content else e.get("summary", "")
+        entries.append(Entry(
+            url=urljoin(url, link) if link else (e.get("id") or url),
+            title=html_to_text(e.get("title", "")),
+            text=html_to_text(html or ""),
+            source=title,
+            published=_struct_to_dt(e.get("published_parsed") or e.get("updated_parsed")),
+            guid=e.get("id") or None,
+        ))
+    return Parsed(kind=FeedKind.RSS, title=title, entries=tuple(entries))
+
+
+def parse_json_feed(body: bytes, url: str) -> Parsed:
+    """JSON Feed 1.0/1.1 (https://www.jsonfeed.org/version/1.1/)."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"broken JSON feed: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise ParseError("JSON without a JSON Feed 'items' list")
+    title = str(data.get("title") or url)
+    entries: list[Entry] = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        html = item.get("content_html") or ""
+        text = html_to_text(str(html)) if html else str(item.get("content_text") or
+                                                         item.get("summary") or "")
+        published = None
+        raw_date = item.get("date_published") or item.get("date_modified")
+        if isinstance(raw_date, str):
+            try:
+                published = datetime.fromisoformat(raw_date.replace("Z", "+00:00"))
+                published = (published.astimezone(UTC) if published.tzinfo
+                             else published.replace(tzinfo=UTC))
+            except ValueError:
+                published = None
+        link = str(item.get("url") or item.get("external_url") or "")
+        entries.append(Entry(
+            url=urljoin(url, link) if link else f"{url}#{item.get('id', '')}",
+            title=html_to_text(str(item.get("title") or "")), text=clean_spaces(text),
+            source=title, published=published, guid=str(item["id"]) if "id" in item else None))
+    return Parsed(kind=FeedKind.RSS, title=title, entries=tuple(entries))
+
+
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """Decode an HTML page: valid UTF-8 wins (sudrf.ru pages declare windows-1251 and
+    are UTF-8), then the declared charset, then windows-1251."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = None
+    m = re.search(r"charset=([\w-]+)", content_type, re.IGNORECASE)
+    if m:
+        declared = m.group(1)
+    else:
+        mm = _META_CHARSET.search(body[:4096])
+        declared = mm.group(1).decode("ascii", "replace") if mm else None
+    for encoding in (declared, "windows-1251"):
+        if encoding:
+            try:
+                return body.decode(encoding)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return body.decode("utf-8", errors="replace")
+
+
+class _TableParser(HTMLParser):
+    """Collects the page title and every table row's cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.rows: list[tuple[list[str], bool]] = []   # (cells, is_header_row)
+        self._in_title = False
+        self._cell: list[str] | None = None
+        self._cells: list[str] | None = None
+        self._header = False
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "svg", "noscript"):
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "tr":
+            self._end_row()
+            self._cells, self._header = [], False
+        elif tag in ("td", "th") and self._cells is not None:
+            self._end_cell()
+            self._cell = []
+            self._header = self._header or tag == "th"
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "svg", "noscript"):
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif tag in ("tr", "table"):
+            self._end_row()
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._in_title:
+            self.title += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def _end_cell(self) -> None:
+        if self._cell is not None and self._cells is not None:
+            self._cells.append(clean_spaces(" ".join("".join(self._cell).split())))
+        self._cell = None
+
+    def _end_row(self) -> None:
+        self._end_cell()
+        if self._cells is not None:
+            self.rows.append((self._cells, self._header))
+        self._cells = None
+
+
+def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
+    """An HTML page whose table rows are records (court registries, lists).
+
+    A row is a record when it has at least two non-empty cells and is not a header
+    row. A page with no such rows that looks like a captcha is an error, never
+    records.
+    """
+    html = decode_html(body, content_type)
+    parser = _TableParser()
+    parser.feed(html)
+    parser.close()
+    title = clean_spaces(parser.title) or url
+    entries: list[Entry] = []
+    for cells, header in parser.rows:
+        filled = [c for c in cells if c]
+        if header or len(filled) < 2:
+            continue
+        text = " | ".join(filled)
+        entries.append(Entry(url=f"{url.split('#')[0]}#row-{len(entries) + 1}",
+                             title=filled[0][:200], text=text, source=title, published=None))
+    if not entries and _CAPTCHA.search(html):
+        raise ParseError("the page asks for a captcha; no records can be read")
+    return Parsed(kind=FeedKind.PAGE, title=title, entries=tuple(entries))
+
+
+class _TelegramParser(HTMLParser):
+    """Reads posts from ``t.me/s/NAME``: ``div.tgme_widget_message[data-post]``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.channel = ""
+        self.posts: list[dict[str, str]] = []
+        self._depth = 0
+        self._text_depth: int | None = None
+        self._title_depth: int | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        classes = a.get("class", "").split()
+        if tag == "br" and self._text_depth is not None:
+            self.posts[-1]["text"] += "\n"
+            return
+        if tag in ("br", "img", "meta", "link", "input", "hr"):
+            return
+        self._depth += 1
+        if "tgme_widget_message" in classes and a.get("data-post"):
+            self.posts.append({"post": a["data-post"], "text": "", "date": ""})
+        elif "tgme_widget_message_text" in classes and self.posts:
+            self._text_depth = self._depth
+        elif "tgme_channel_info_header_title" in classes:
+            self._title_depth = self._depth
+        elif tag == "time" and self.posts and a.get("datetime"):
+            self.posts[-1]["date"] = a["datetime"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("br", "img", "meta", "link", "input", "hr"):
+            return
+        if self._text_depth == self._depth:
+            self._text_depth = None
+        if self._title_depth == self._depth:
+            self._title_depth = None
+        self._depth = max(0, self._depth - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._text_depth is not None and self.posts:
+            self.posts[-1]["text"] += data
+        elif self._title_depth is not None:
+            self.channel += data
+
+
+def parse_telegram(body: bytes, url: str) -> Parsed:
+    """Posts of a public channel's web preview, each with its permanent link."""
+    parser = _TelegramParser()
+    parser.feed(decode_html(body))
+    parser.close()
+    title = clean_spaces(parser.channel) or url
+    entries: list[Entry] = []
+    for post in parser.posts:
+        text = clean_spaces(post["text"])
+        published = None
+        if post["date"]:
+            try:
+                published = datetime.fromisoformat(post["date"]).astimezone(UTC)
+            except ValueError:
+                published = None
+        first_line = text.split("\n", 1)[0]
+        entries.append(Entry(url=f"https://t.me/{post['post']}", title=first_line[:200],
+                             text=text, source=title, published=published,
+                             guid=f"tg:{post['post']}"))
+    return Parsed(kind=FeedKind.TELEGRAM, title=title, entries=tuple(entries))

@@ -1,0 +1,146 @@
+"""The pipeline: one orchestrator that takes a source from bytes on the wire to queued cards.
+
+::
+
+    fetch ──► parse ──► match ──► dedup ──► case ──► outbox ··► deliver
+    (fetch)   (parse)   (match)   (dedup)   (cases)  (storage)   (bot.delivery)
+
+- ``refresh_feed`` is the one function that refreshes a stored feed end to end: it
+  fetches (conditional GET), hands the body to ``ingest``, and records success or
+  failure on the feed (with back-off) — a failing source is recorded, never raised.
+- ``ingest`` runs parse → match (in a worker thread: feedparser and the matcher
+  are CPU-bound) → dedup keys → ``Store.record_item``, which stores the item and
+  applies the pure case decision (``feeds.cases.decide``) and queues outbox
+  messages in the same transaction.
+- ``run_cycle`` refreshes every due feed with bounded concurrency.
+
+Delivery is not here: the outbox is the hand-over point to ``bot.delivery``.
+Must not import telegram; storage is reached only through ``storage.Store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from feeds.cases import decide
+from feeds.dedup import canonical_url, content_hash, url_hash
+from feeds.errors import FetchError, ParseError, UnsafeURLError
+from feeds.fetch import Fetcher, FetchOutcome
+from feeds.match import analyze, build_matcher
+from feeds.models import Analysis, Entry, FeedInfo, FeedKind, ItemOutcome
+from feeds.parse import Parsed, parse
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one refresh of one source did."""
+
+    url: str
+    feed_id: int | None = None
+    ok: bool = True
+    error: str | None = None
+    not_modified: bool = False
+    entries: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    queued: int = 0
+    outcomes: tuple[ItemOutcome, ...] = field(default=())
+
+
+def next_poll_after_failure(now: datetime, interval: int, failures: int,
+                            retry_after: float | None) -> datetime:
+    """Exponential back-off (interval × 2^(failures-1), at most 6 h), never earlier than
+    the server's ``Retry-After``."""
+    backoff = min(timedelta(seconds=interval * 2 ** max(0, failures - 1)), MAX_BACKOFF)
+    if retry_after is not None:
+        backoff = max(backoff, timedelta(seconds=retry_after))
+    return now + backoff
+
+
+def _understand(body: bytes, url: str, headers: dict[str, str],
+                kind: FeedKind | None) -> tuple[Parsed, list[Analysis]]:
+    parsed = parse(body, url, headers, kind)
+    matcher = build_matcher()
+    return parsed, [analyze(e.title, e.text, matcher) for e in parsed.entries]
+
+
+async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
+                 kind: FeedKind | None = None, feed_id: int | None = None,
+                 chat_ids: Sequence[int] = (), now: datetime) -> tuple[Parsed, SourceReport]:
+    """parse → match → dedup → case → outbox for one source's bytes."""
+    parsed, analyses = await asyncio.to_thread(_understand, body, url, headers or {}, kind)
+    outcomes = []
+    for entry, analysis in zip(parsed.entries, analyses, strict=True):
+        outcomes.append(await store.record_item(
+            feed_id=feed_id, entry=_stamped(entry, now), analysis=analysis,
+            url_hash=url_hash(entry.url), content_hash=content_hash(entry.title, entry.text),
+            now=now, chat_ids=chat_ids, decide=decide))
+    new = [o for o in outcomes if o.new]
+    return parsed, SourceReport(
+        url=url, feed_id=feed_id, entries=len(parsed.entries), new_items=len(new),
+        relevant=sum(1 for o, a in zip(outcomes, analyses, strict=True) if o.new and a.relevant),
+        queued=sum(o.queued for o in outcomes), outcomes=tuple(outcomes))
+
+
+def _stamped(entry: Entry, now: datetime) -> Entry:
+    """Canonical URL for identity; a missing date becomes the time first seen."""
+    from dataclasses import replace
+
+    return replace(entry, url=canonical_url(entry.url), published=entry.published or now)
+
+
+async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,
+                       chat_ids: Sequence[int] = ()) -> SourceReport:
+    """Fetch, ingest and record the health of one stored feed. Never raises for the
+    source's own faults (network, HTTP status, unsafe URL, unparsable body)."""
+    assert feed.id is not None
+    try:
+        result = await fetcher.fetch(feed.spec())
+        if result.outcome is FetchOutcome.NOT_MODIFIED:
+            await store.record_fetch_success(feed.id, now=clock(), title=None,
+                                             etag=result.etag or feed.etag,
+                                             last_modified=result.last_modified
+                                             or feed.last_modified)
+            return SourceReport(url=feed.url, feed_id=feed.id, not_modified=True)
+        parsed, report = await ingest(store, body=result.body, url=result.url,
+                                      headers=result.headers, kind=feed.kind, feed_id=feed.id,
+                                      chat_ids=chat_ids, now=clock())
+        await store.record_fetch_success(feed.id, now=clock(), title=parsed.title,
+                                         etag=result.etag, last_modified=result.last_modified)
+        log.info("feed refreshed feed_id=%s entries=%s new=%s relevant=%s queued=%s",
+                 feed.id, report.entries, report.new_items, report.relevant, report.queued)
+        return report
+    except (FetchError, ParseError, UnsafeURLError) as exc:
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        now = clock()
+        failures = feed.consecutive_failures + 1
+        await store.record_fetch_failure(
+            feed.id, now=now, error=f"{type(exc).__name__}: {exc}",
+            next_poll_at=next_poll_after_failure(now, feed.interval_seconds, failures,
+                                                 retry_after))
+        log.warning("feed failed feed_id=%s url=%s error=%s", feed.id, feed.url, exc)
+        return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
+
+
+async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
+                    chat_ids: Sequence[int] = (), concurrency: int = 8,
+                    limit: int = 100) -> list[SourceReport]:
+    """Refresh every feed that is due now; one failing source never stops the others."""
+    feeds = await store.due_feeds(clock(), limit=limit)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(feed: FeedInfo) -> SourceReport:
+        async with gate:
+            return await refresh_feed(store, fetcher, feed, clock=clock, chat_ids=chat_ids)
+
+    return list(await asyncio.gather(*(one(f) for f in feeds)))

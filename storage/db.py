@@ -1,0 +1,93 @@
+"""Engine set-up and migrations.
+
+Owns turning ``DATABASE_URL`` into an async engine (``sqlite:///`` →
+``sqlite+aiosqlite:///``, ``postgresql://`` → ``postgresql+psycopg://``), SQLite
+pragmas (WAL, busy timeout, foreign keys), creating the SQLite file's folder, and
+applying Alembic migrations at start-up (``migrate``), which also works for the
+throw-away in-memory database of ``scan`` because the migration runs on the very
+connection the engine shares.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from feeds.errors import StorageError
+
+MEMORY_URL = "sqlite://"
+
+
+def async_url(url: str) -> str:
+    """Map a plain database URL to its async driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"DATABASE_URL is not a database URL: {url!r}") from exc
+    driver = parsed.drivername
+    if driver == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif driver in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif driver not in ("sqlite+aiosqlite", "postgresql+psycopg", "postgresql+asyncpg"):
+        raise StorageError(f"DATABASE_URL uses an unsupported driver {driver!r} "
+                           "(use sqlite:/// or postgresql://)")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine with SQLite pragmas applied on every new connection."""
+    aurl = async_url(url)
+    kwargs: dict[str, Any] = {}
+    if is_memory(url):
+        # One shared connection, or every session would see its own empty database.
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    elif make_url(aurl).get_backend_name() == "sqlite":
+        database = make_url(aurl).database
+        if database:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(aurl, **kwargs)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if not is_memory(url):
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    return engine
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every Alembic migration up to head on this engine's database."""
+    def upgrade(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"cannot migrate the database: {exc}") from exc

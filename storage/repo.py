@@ -1,0 +1,433 @@
+"""The repository: every query deportwatch runs, one method each, returning domain types.
+
+Transactions: each public method is one transaction. ``record_item`` is the heart:
+in one transaction it stores an item, asks the *caller's* pure ``decide`` function
+which case the item belongs to, applies that decision (case row, stage history) and
+queues the outbox messages it implies. A crash before commit leaves nothing; after
+commit the messages are durable and the delivery loop will send them.
+
+Must not decide anything itself (see ``storage`` package docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from feeds.cases import CaseDecision, CaseState, Change
+from feeds.errors import StorageError
+from feeds.models import (
+    Analysis,
+    CaseKind,
+    CaseView,
+    Entry,
+    FeedInfo,
+    FeedKind,
+    ItemOutcome,
+    ItemView,
+    OutboxKind,
+    OutboxMessage,
+    Stage,
+    StoredItem,
+    Track,
+)
+from storage.db import create_engine, migrate
+from storage.tables import (
+    AuditRow,
+    CardMessageRow,
+    CaseEventRow,
+    CaseRow,
+    FeedRow,
+    ItemRow,
+    MemberRow,
+    OutboxRow,
+    TrackRow,
+)
+
+Decide = Callable[[Analysis, Sequence[CaseState], datetime], CaseDecision | None]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_now_required(value: datetime | None) -> datetime:
+    out = _utc(value)
+    assert out is not None, "a NOT NULL timestamp came back NULL"
+    return out
+
+
+def _feed_info(row: FeedRow) -> FeedInfo:
+    assert row.id is not None
+    return FeedInfo(
+        id=row.id, url=row.url, kind=FeedKind(row.kind), title=row.title,
+        interval_seconds=row.interval_seconds, paused=row.paused,
+        next_poll_at=_utc(row.next_poll_at), last_success_at=_utc(row.last_success_at),
+        last_error=row.last_error, consecutive_failures=row.consecutive_failures,
+        etag=row.etag, last_modified=row.last_modified)
+
+
+def _case_state(row: CaseRow) -> CaseState:
+    assert row.id is not None
+    return CaseState(
+        id=row.id, person_key=row.person_key, person_given=row.person_given,
+        kind=CaseKind(row.kind) if row.kind else None,
+        stage=Stage(row.stage) if row.stage else None, urgent=row.urgent,
+        persons=tuple(row.persons), countries=tuple(row.countries))
+
+
+class Store:
+    """Async access to the database; create with ``await Store.open(url)``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect, create the SQLite folder if needed, and migrate to the newest schema."""
+        engine = create_engine(url)
+        await migrate(engine)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def _insert_ignore(self, session: AsyncSession, table: Any,
+                             values: dict[str, Any], keys: list[str]) -> int:
+        """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=keys)
+        result = await session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # ── feeds ────────────────────────────────────────────────────────────────
+    async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
+                       added_by: int | None, now: datetime) -> tuple[FeedInfo, bool]:
+        """Add a source (due at once); returns it and whether it was new."""
+        async with self._session() as session, session.begin():
+            existing = (await session.execute(
+                select(FeedRow).where(col(FeedRow.url) == url))).scalar_one_or_none()
+            if existing is not None:
+                return _feed_info(existing), False
+            row = FeedRow(url=url, kind=kind.value, interval_seconds=interval,
+                          next_poll_at=now, added_by=added_by, created_at=now)
+            session.add(row)
+            await session.flush()
+            return _feed_info(row), True
+
+    async def list_feeds(self) -> list[FeedInfo]:
+        async with self._session() as session:
+            rows = (await session.execute(select(FeedRow).order_by(col(FeedRow.id)))).scalars()
+            return [_feed_info(r) for r in rows]
+
+    async def get_feed(self, feed_id: int) -> FeedInfo | None:
+        async with self._session() as session:
+            row = await session.get(FeedRow, feed_id)
+            return _feed_info(row) if row else None
+
+    async def remove_feed(self, feed_id: int) -> bool:
+        """Remove a source; its items stay (cases keep their sources)."""
+        async with self._session() as session, session.begin():
+            await session.execute(
+                update(ItemRow).where(col(ItemRow.feed_id) == feed_id).values(feed_id=None))
+            result = await session.execute(delete(FeedRow).where(col(FeedRow.id) == feed_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def due_feeds(self, now: datetime, limit: int = 50) -> list[FeedInfo]:
+        """Lease the feeds due now: their next poll is pushed one interval ahead, so a
+        concurrent tick does not take them again; success or failure sets it properly."""
+        async with self._session() as session, session.begin():
+            rows = list((await session.execute(
+                select(FeedRow).where(col(FeedRow.paused).is_(False),
+                                      or_(col(FeedRow.next_poll_at).is_(None),
+                                          col(FeedRow.next_poll_at) <= now))
+                .order_by(col(FeedRow.next_poll_at)).limit(limit))).scalars())
+            for row in rows:
+                row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+            return [_feed_info(r) for r in rows]
+
+    async def record_fetch_success(self, feed_id: int, *, now: datetime, title: str | None,
+                                   etag: str | None, last_modified: str | None) -> None:
+        async with self._session() as session, session.begin():
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                return
+            row.last_success_at = now
+            row.consecutive_failures = 0
+            row.last_error = None
+            row.etag, row.last_modified = etag, last_modified
+            if title:
+                row.title = title
+            row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+
+    async def record_fetch_failure(self, feed_id: int, *, now: datetime, error: str,
+                                   next_poll_at: datetime) -> int:
+        """Record a failed poll; returns the count of consecutive failures."""
+        async with self._session() as session, session.begin():
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                return 0
+            row.consecutive_failures += 1
+            row.last_error = error[:500]
+            row.last_error_at = now
+            row.next_poll_at = next_poll_at
+            return row.consecutive_failures
+
+    # ── items and cases ──────────────────────────────────────────────────────
+    async def record_item(
+        self, *, feed_id: int | None, entry: Entry, analysis: Analysis, url_hash: str,
+        content_hash: str, now: datetime, chat_ids: Iterable[int], decide: Decide,
+    ) -> ItemOutcome:
+        """Store one entry and apply its case decision, in one transaction."""
+        try:
+            async with self._session() as session, session.begin():
+                return await self._record_item(
+                    session, feed_id, entry, analysis, url_hash, content_hash, now,
+                    list(chat_ids), decide)
+        except IntegrityError:
+            # Another poller stored the same URL between our check and our insert.
+            async with self._session() as session:
+                row = (await session.execute(
+                    select(ItemRow).where(col(ItemRow.url_hash) == url_hash))).scalar_one()
+                assert row.id is not None
+                return ItemOutcome(item_id=row.id, new=False, duplicate_of=None,
+                                   case_id=row.case_id, change=None)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot store item {entry.url}: {exc}") from exc
+
+    async def _record_item(
+        self, session: AsyncSession, feed_id: int | None, entry: Entry, analysis: Analysis,
+        url_hash: str, content_hash: str, now: datetime, chat_ids: list[int], decide: Decide,
+    ) -> ItemOutcome:
+        known = (await session.execute(
+            select(ItemRow).where(col(ItemRow.url_hash) == url_hash))).scalar_one_or_none()
+        if known is not None:
+            assert known.id is not None
+            return ItemOutcome(item_id=known.id, new=False, duplicate_of=None,
+                               case_id=known.case_id, change=None)
+        original = (await session.execute(
+            select(ItemRow).where(col(ItemRow.content_hash) == content_hash,
+                                  col(ItemRow.duplicate_of_id).is_(None))
+            .order_by(col(ItemRow.id)).limit(1))).scalar_one_or_none()
+        item = ItemRow(
+            feed_id=feed_id, url=entry.url, url_hash=url_hash, guid=entry.guid,
+            content_hash=content_hash, title=entry.title, text=entry.text, source=entry.source,
+            lang=analysis.lang, published=entry.published or now, first_seen=now,
+            relevant=analysis.relevant, kind=analysis.kind.value if analysis.kind else None,
+            stage=analysis.stage.value if analysis.stage else None, urgent=analysis.urgent,
+            persons=[p.display for p in analysis.persons],
+            person_keys=[p.key for p in analysis.persons], countries=list(analysis.countries),
+            duplicate_of_id=original.id if original else None,
+            case_id=original.case_id if original else None)
+        session.add(item)
+        await session.flush()
+        assert item.id is not None
+        if original is not None:
+            return ItemOutcome(item_id=item.id, new=True, duplicate_of=original.url,
+                               case_id=original.case_id, change=None)
+        if not analysis.relevant:
+            return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
+                               change=None)
+        keys = sorted({p.key for p in analysis.persons})
+        open_cases = select(CaseRow).where(
+            col(CaseRow.person_key).in_(keys), col(CaseRow.status) == "open"
+        ).order_by(col(CaseRow.id))
+        candidates = [_case_state(r) for r in (await session.execute(open_cases)).scalars()]
+        decision = decide(analysis, candidates, now)
+        if decision is None:
+            return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
+                               change=None)
+        case = await self._apply(session, decision, now)
+        assert case.id is not None
+        item.case_id = case.id
+        event = CaseEventRow(case_id=case.id, item_id=item.id, change=decision.change.value,
+                             stage=case.stage, at=now)
+        session.add(event)
+        await session.flush()
+        queued = 0
+        for chat_id in chat_ids:
+            for kind, key in _messages_for(decision.change, case.id, event.id, case.stage,
+                                           chat_id):
+                queued += await self._insert_ignore(session, OutboxRow, {
+                    "dedup_key": key, "kind": kind.value, "case_id": case.id,
+                    "chat_id": chat_id, "status": "pending", "attempts": 0,
+                    "next_attempt_at": now, "created_at": now}, ["dedup_key"])
+        return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=case.id,
+                           change=decision.change.value, queued=queued)
+
+    async def _apply(self, session: AsyncSession, d: CaseDecision, now: datetime) -> CaseRow:
+        if d.case_id is None:
+            case = CaseRow(person_key=d.person_key, first_seen=now)
+            session.add(case)
+        else:
+            found = await session.get(CaseRow, d.case_id)
+            if found is None:
+                raise StorageError(f"case {d.case_id} vanished during a decision")
+            case = found
+        case.person_key, case.person_given = d.person_key, d.person_given
+        case.kind = d.kind.value if d.kind else None
+        case.stage = d.stage.value if d.stage else None
+        case.urgent = d.urgent
+        case.persons, case.countries = list(d.persons), list(d.countries)
+        case.updated = now
+        await session.flush()
+        return case
+
+    async def get_case(self, case_id: int) -> CaseView | None:
+        async with self._session() as session:
+            case = await session.get(CaseRow, case_id)
+            if case is None:
+                return None
+            items = (await session.execute(
+                select(ItemRow).where(col(ItemRow.case_id) == case_id,
+                                      col(ItemRow.duplicate_of_id).is_(None))
+                .order_by(col(ItemRow.first_seen), col(ItemRow.id)))).scalars()
+            return CaseView(
+                id=case_id, kind=CaseKind(case.kind) if case.kind else None,
+                stage=Stage(case.stage) if case.stage else None, urgent=case.urgent,
+                person_key=case.person_key, persons=tuple(case.persons),
+                countries=tuple(case.countries),
+                first_seen=_utc_now_required(case.first_seen),
+                updated=_utc_now_required(case.updated),
+                items=tuple(ItemView(id=i.id or 0, url=i.url, title=i.title, source=i.source,
+                                     lang=i.lang, published=_utc(i.published),
+                                     first_seen=_utc_now_required(i.first_seen))
+                            for i in items),
+                claimed_by=case.claimed_by_name)
+
+    async def items(self, since: datetime | None = None) -> list[StoredItem]:
+        """Stored items, oldest first (``since`` filters by first seen)."""
+        async with self._session() as session:
+            stmt = select(ItemRow).order_by(col(ItemRow.id))
+            if since is not None:
+                stmt = stmt.where(col(ItemRow.first_seen) >= since)
+            rows = list((await session.execute(stmt)).scalars())
+            urls = {r.id: r.url for r in rows}
+            missing = {r.duplicate_of_id for r in rows if r.duplicate_of_id} - set(urls)
+            if missing:
+                for r in (await session.execute(
+                        select(ItemRow).where(col(ItemRow.id).in_(missing)))).scalars():
+                    urls[r.id] = r.url
+            return [StoredItem(
+                id=r.id or 0, url=r.url, source=r.source, title=r.title, text=r.text,
+                lang=r.lang, published=_utc(r.published),
+                first_seen=_utc_now_required(r.first_seen), relevant=r.relevant,
+                kind=CaseKind(r.kind) if r.kind else None,
+                stage=Stage(r.stage) if r.stage else None, urgent=r.urgent,
+                persons=tuple(r.persons), case_id=r.case_id,
+                duplicate_of=urls.get(r.duplicate_of_id) if r.duplicate_of_id else None)
+                for r in rows]
+
+    async def case_ids(self) -> list[int]:
+        async with self._session() as session:
+            return [i for i in (await session.execute(
+                select(col(CaseRow.id)).order_by(col(CaseRow.id)))).scalars() if i is not None]
+
+    # ── outbox ───────────────────────────────────────────────────────────────
+    async def lease_outbox(self, now: datetime, *, limit: int = 20,
+                           lease_seconds: float = 120.0) -> list[OutboxMessage]:
+        """Take pending messages (and those whose lease ran out) for one delivery pass."""
+        async with self._session() as session, session.begin():
+            rows = list((await session.execute(
+                select(OutboxRow).where(or_(
+                    (col(OutboxRow.status) == "pending")
+                    & (col(OutboxRow.next_attempt_at) <= now),
+                    (col(OutboxRow.status) == "sending")
+                    & (col(OutboxRow.leased_until) < now)))
+                .order_by(col(OutboxRow.id)).limit(limit))).scalars())
+            for row in rows:
+                row.status = "sending"
+                row.leased_until = now + timedelta(seconds=lease_seconds)
+                row.attempts += 1
+            return [OutboxMessage(id=r.id or 0, kind=OutboxKind(r.kind), case_id=r.case_id,
+                                  chat_id=r.chat_id, attempts=r.attempts) for r in rows]
+
+    async def complete_outbox(self, message: OutboxMessage, *, now: datetime,
+                              posted_message_id: int | None = None) -> None:
+        """Mark a message sent and, for a posted card, remember its Telegram message."""
+        async with self._session() as session, session.begin():
+            await session.execute(update(OutboxRow).where(col(OutboxRow.id) == message.id).values(
+                status="sent", sent_at=now, leased_until=None, last_error=None))
+            if posted_message_id is not None:
+                await self._insert_ignore(session, CardMessageRow, {
+                    "case_id": message.case_id, "chat_id": message.chat_id,
+                    "message_id": posted_message_id, "sent_at": now}, ["case_id", "chat_id"])
+
+    async def retry_outbox(self, message: OutboxMessage, *, error: str,
+                           next_attempt_at: datetime, give_up: bool = False) -> None:
+        async with self._session() as session, session.begin():
+            await session.execute(update(OutboxRow).where(col(OutboxRow.id) == message.id).values(
+                status="failed" if give_up else "pending", next_attempt_at=next_attempt_at,
+                leased_until=None, last_error=error[:500]))
+
+    async def outbox_counts(self) -> dict[str, int]:
+        async with self._session() as session:
+            rows = await session.execute(
+                select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status)))
+            return {status: int(n) for status, n in rows.all()}
+
+    async def card_message(self, case_id: int, chat_id: int) -> int | None:
+        async with self._session() as session:
+            return (await session.execute(select(col(CardMessageRow.message_id)).where(
+                col(CardMessageRow.case_id) == case_id, col(CardMessageRow.chat_id) == chat_id))
+            ).scalar_one_or_none()
+
+    # ── tracks, roles, audit ─────────────────────────────────────────────────
+    async def add_track(self, query: str, key: str, initial: str, *, owner_id: int,
+                        now: datetime) -> Track:
+        async with self._session() as session, session.begin():
+            await self._insert_ignore(session, TrackRow, {
+                "query": query, "name_key": key, "initial": initial, "owner_id": owner_id,
+                "created_at": now}, ["owner_id", "query"])
+            row = (await session.execute(select(TrackRow).where(
+                col(TrackRow.owner_id) == owner_id, col(TrackRow.query) == query))).scalar_one()
+            return Track(id=row.id or 0, query=row.query, owner_id=row.owner_id)
+
+    async def list_tracks(self) -> list[Track]:
+        async with self._session() as session:
+            return [Track(id=r.id or 0, query=r.query, owner_id=r.owner_id) for r in
+                    (await session.execute(select(TrackRow).order_by(col(TrackRow.id)))).scalars()]
+
+    async def member_role(self, user_id: int) -> str | None:
+        async with self._session() as session:
+            row = await session.get(MemberRow, user_id)
+            return row.role if row else None
+
+    async def audit(self, *, user_id: int | None, action: str, detail: str, allowed: bool,
+                    now: datetime) -> None:
+        async with self._session() as session, session.begin():
+            session.add(AuditRow(at=now, user_id=user_id, action=action, detail=detail[:1000],
+                                 allowed=allowed))
+
+    async def audit_log(self, limit: int = 100) -> list[tuple[int | None, str, bool]]:
+        async with self._session() as session:
+            rows = (await session.execute(
+                select(AuditRow).order_by(col(AuditRow.id).desc()).limit(limit))).scalars()
+            return [(r.user_id, r.action, r.allowed) for r in rows]
+
+
+def _messages_for(change: Change, case_id: int, event_id: int | None, stage: str | None,
+                  chat_id: int) -> list[tuple[OutboxKind, str]]:
+    """The outbox messages a case change implies for one chat, with their dedup keys."""
+    if change is Change.NEW:
+        return [(OutboxKind.NEW_CARD, f"new:{case_id}:{chat_id}")]
+    if change is Change.ESCALATE:
+        return [(OutboxKind.UPDATE_CARD, f"upd:{case_id}:{event_id}:{chat_id}"),
+                (OutboxKind.ESCALATION, f"esc:{case_id}:{stage}:{chat_id}")]
+    if change is Change.UPDATE:
+        return [(OutboxKind.UPDATE_CARD, f"upd:{case_id}:{event_id}:{chat_id}")]
+    return []

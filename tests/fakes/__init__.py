@@ -1,0 +1,1 @@
+"""Test doubles for external services (currently: a fake Telegram Bot API server)."""
