@@ -25,7 +25,7 @@ from bot.context import utc_now
 from bot.scan import scan
 from bot.settings import Settings, load_settings
 from feeds.errors import DeportwatchError
-from feeds.fetch import check_url
+from feeds.fetch import precheck_url
 from feeds.models import FeedKind
 from feeds.sources import normalize_source
 from storage import Store
@@ -132,7 +132,9 @@ async def _feeds(args: argparse.Namespace, settings: Settings) -> int:
             if interval < 60:
                 raise DeportwatchError("--interval must be at least 60 seconds")
             url, kind = normalize_source(args.url, FeedKind(args.kind) if args.kind else None)
-            await check_url(url, allow_private=settings.allow_private_urls)
+            warning = await precheck_url(url, allow_private=settings.allow_private_urls)
+            if warning:
+                print(f"deportwatch: warning: {warning}", file=sys.stderr)
             feed, new = await store.add_feed(url, kind, interval, added_by=None, now=utc_now())
             print(f"{'added' if new else 'already present'}: #{feed.id} {feed.kind.value} "
                   f"every {feed.interval_seconds} s {feed.url}")

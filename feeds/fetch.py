@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import ipaddress
+import re
 import socket
 import zlib
 from dataclasses import dataclass, field
@@ -82,6 +83,24 @@ def _address_is_safe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+_IPV4_SPELLING = re.compile(r"^(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names without DNS: IPv6/IPv4 literals, and the decimal, octal
+    and hex IPv4 spellings that C resolvers accept (``2130706433``, ``0x7f.1``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    if _IPV4_SPELLING.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 async def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that must not be fetched; raises ``UnsafeURLError`` with the reason."""
     parts = urlsplit(url)
@@ -91,6 +110,11 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     if not host:
         raise UnsafeURLError("the URL has no host")
     if allow_private:
+        return
+    literal = _ip_literal(host)
+    if literal is not None:
+        if not _address_is_safe(literal):
+            raise UnsafeURLError(f"{host} is {literal}, which is not a public address")
         return
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
@@ -102,6 +126,17 @@ async def check_url(url: str, *, allow_private: bool) -> None:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not _address_is_safe(address):
             raise UnsafeURLError(f"{host} resolves to {address}, which is not a public address")
+
+
+async def precheck_url(url: str, *, allow_private: bool) -> str | None:
+    """The add-time check of a new source: refuses unsafe URLs (``UnsafeURLError``);
+    returns a warning instead of failing when the host cannot be resolved right now
+    (the same check runs again before every fetch)."""
+    try:
+        await check_url(url, allow_private=allow_private)
+    except FetchError as exc:
+        return f"{exc}; the address will be checked again before each poll"
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -160,6 +160,13 @@ class Store:
                 row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
             return [_feed_info(r) for r in rows]
 
+    async def schedule_now(self, feed_id: int, now: datetime) -> bool:
+        """Make a feed due at once (after /addfeed, or an admin's "poll now")."""
+        async with self._session() as session, session.begin():
+            result = await session.execute(update(FeedRow).where(
+                col(FeedRow.id) == feed_id).values(next_poll_at=now))
+            return bool(getattr(result, "rowcount", 0))
+
     async def record_fetch_success(self, feed_id: int, *, now: datetime, title: str | None,
                                    etag: str | None, last_modified: str | None) -> None:
         async with self._session() as session, session.begin():

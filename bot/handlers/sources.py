@@ -10,8 +10,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.context import require, services
 from bot.roles import Role
-from feeds.errors import FetchError, UnsafeURLError
-from feeds.fetch import check_url
+from feeds.errors import UnsafeURLError
+from feeds.fetch import precheck_url
 from feeds.models import FeedInfo, FeedKind
 from feeds.sources import normalize_source
 
@@ -54,8 +54,8 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         raw, kind, interval = parse_addfeed(list(context.args or []),
                                             svc.settings.poll_seconds)
         url, kind = normalize_source(raw, kind)
-        await check_url(url, allow_private=svc.settings.allow_private_urls)
-    except (ValueError, UnsafeURLError, FetchError) as exc:
+        warning = await precheck_url(url, allow_private=svc.settings.allow_private_urls)
+    except (ValueError, UnsafeURLError) as exc:
         await message.reply_text(f"Not added: {exc}")
         return
     feed, new = await svc.store.add_feed(url, kind, interval, added_by=update.effective_user.id,
@@ -63,7 +63,8 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if new:
         svc.nudge_poll()
         await message.reply_text(f"Added feed #{feed.id} ({kind.value}, every {interval} s): "
-                                 f"{url}\nFirst poll now.")
+                                 f"{url}\nFirst poll now."
+                                 + (f"\nWarning: {warning}" if warning else ""))
     else:
         await message.reply_text(f"Already watching this source as feed #{feed.id}.")
 

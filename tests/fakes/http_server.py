@@ -1,0 +1,56 @@
+"""A loopback HTTP server for fixture feeds and pages (stdlib, in a daemon thread).
+
+Serves files from a folder, plus programmable routes (``routes[path] = (status,
+headers, body)``) for error cases. Records every request path it answered.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+from typing import Any
+
+
+class FixtureServer:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(outer.folder), **kwargs)
+
+            def do_GET(self) -> None:
+                outer.requests.append(self.path)
+                route = outer.routes.get(self.path.split("?")[0])
+                if route is None:
+                    super().do_GET()
+                    return
+                status, headers, body = route
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FixtureServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
