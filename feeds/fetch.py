@@ -196,6 +196,8 @@ class Fetcher:
                     return await self._interpret(response)
         except TimeoutError as exc:
             raise FetchError(f"no complete answer within {self.limits.deadline:.0f} s") from exc
+        except httpx.InvalidURL as exc:
+            raise UnsafeURLError(f"invalid URL: {exc}") from exc
         except httpx.TooManyRedirects as exc:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects") from exc
         except httpx.HTTPError as exc:

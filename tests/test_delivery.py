@@ -1,0 +1,105 @@
+"""Delivery from the outbox: at least once, never lost, retries and give-ups by error kind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+from bot.delivery import deliver_pending
+from bot.telegram_sender import TelegramSender
+from feeds.errors import DeliveryError
+from feeds.pipeline import ingest
+from storage import Store
+from storage.db import MEMORY_URL
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+FIXTURES = Path(__file__).parent / "fixtures"
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+CHAT = -1005
+
+
+@dataclass
+class ScriptedSender:
+    """A Sender that fails with the scripted errors first, then succeeds."""
+
+    errors: list[DeliveryError] = field(default_factory=list)
+    sent: list[tuple[int, str, int | None]] = field(default_factory=list)
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+
+    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None) -> int:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append((chat_id, html, reply_to))
+        return len(self.sent)
+
+    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+        self.edits.append((chat_id, message_id, html))
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    s = await Store.open(MEMORY_URL)
+    body = (FIXTURES / "zhilin-ru.xml").read_bytes()
+    await ingest(s, body=body, url="http://ru.test/rss", chat_ids=[CHAT], now=T0)
+    yield s
+    await s.close()
+
+
+async def test_retry_after_then_delivered_once(store: Store) -> None:
+    """A flood-control answer delays the card by Telegram's wait; then it goes out once."""
+    sender = ScriptedSender(errors=[DeliveryError("flood", retry_after=30)])
+    report = await deliver_pending(store, sender, now=lambda: T0)
+    assert (report.sent, report.retried) == (0, 1)
+    assert (await deliver_pending(store, sender, now=lambda: T0 + timedelta(seconds=10))).sent == 0
+    report = await deliver_pending(store, sender, now=lambda: T0 + timedelta(seconds=31))
+    assert report.sent == 1 and len(sender.sent) == 1
+    assert await deliver_pending(store, sender, now=lambda: T0 + timedelta(hours=1)) \
+        == type(report)()
+    assert await store.outbox_counts() == {"sent": 1}
+
+
+async def test_permanent_error_is_kept_with_reason(store: Store) -> None:
+    """A permanent refusal (bot removed) marks the message failed, with the reason kept."""
+    sender = ScriptedSender(errors=[DeliveryError("bot was kicked", retryable=False)])
+    report = await deliver_pending(store, sender, now=lambda: T0)
+    assert report.failed == 1 and sender.sent == []
+    assert await store.outbox_counts() == {"failed": 1}
+
+
+async def test_crash_after_lease_is_recovered(store: Store) -> None:
+    """A message leased by a process that died is taken again when its lease runs out."""
+    leased = await store.lease_outbox(T0)          # the "crashed" delivery pass
+    assert len(leased) == 1
+    sender = ScriptedSender()
+    assert (await deliver_pending(store, sender, now=lambda: T0 + timedelta(seconds=5))).sent == 0
+    later = T0 + timedelta(minutes=3)
+    assert (await deliver_pending(store, sender, now=lambda: later)).sent == 1
+    assert len(sender.sent) == 1
+
+
+async def test_telegram_errors_are_classified(fake_telegram: FakeTelegramAPI) -> None:
+    """TelegramSender turns 429 into a wait, 403 into a give-up, "not modified" into success."""
+    bot = Bot("123:ABC", base_url=fake_telegram.base_url)
+    async with bot:
+        sender = TelegramSender(bot)
+        fake_telegram.fail_next("sendMessage", status=429, description="Too Many Requests: "
+                                "retry after 3", retry_after=3)
+        with pytest.raises(DeliveryError) as info:
+            await sender.send(CHAT, "<b>x</b>")
+        assert info.value.retry_after == 3 and info.value.retryable
+        fake_telegram.fail_next("sendMessage", status=403,
+                                description="Forbidden: bot was kicked from the group chat")
+        with pytest.raises(DeliveryError) as info:
+            await sender.send(CHAT, "<b>x</b>")
+        assert not info.value.retryable
+        message_id = await sender.send(CHAT, "<b>card</b>")
+        await sender.edit(CHAT, message_id, "<b>card</b>")     # not modified: no error
+        fake_telegram.drop_connection_next("sendMessage")
+        with pytest.raises(DeliveryError) as info:
+            await sender.send(CHAT, "<b>x</b>")
+        assert info.value.retryable

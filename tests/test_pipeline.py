@@ -1,0 +1,99 @@
+"""The pipeline over a real (in-memory or file) database: cycles, health, idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds.fetch import Fetcher
+from feeds.models import FeedKind
+from feeds.pipeline import ingest, run_cycle
+from storage import Store
+from storage.db import MEMORY_URL
+from tests.fakes.http_server import FixtureServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    s = await Store.open(MEMORY_URL)
+    yield s
+    await s.close()
+
+
+async def test_one_bad_source_does_not_stop_the_cycle(
+        store: Store, fixture_server: FixtureServer) -> None:
+    """A 500, a non-feed page and a good feed in one cycle: the good one is ingested,
+    the bad ones are recorded with an error and backed off."""
+    fixture_server.routes["/broken"] = (500, {}, b"oops")
+    fixture_server.routes["/garbage.json"] = (200, {"Content-Type": "application/json"},
+                                              b'{"jsonfeed": 1, "items": 5}')
+    clock = Clock()
+    base = fixture_server.base_url
+    for path in ("/broken", "/garbage.json", "/zhilin-en.xml"):
+        await store.add_feed(base + path, FeedKind.RSS, 300, added_by=None, now=clock())
+    async with Fetcher(allow_private=True) as fetcher:
+        reports = await run_cycle(store, fetcher, clock=clock, chat_ids=[-100])
+    by_url = {r.url.removeprefix(base): r for r in reports}
+    assert not by_url["/broken"].ok and "500" in (by_url["/broken"].error or "")
+    assert not by_url["/garbage.json"].ok
+    assert by_url["/zhilin-en.xml"].ok and by_url["/zhilin-en.xml"].queued == 1
+    feeds = {f.url.removeprefix(base): f for f in await store.list_feeds()}
+    assert feeds["/broken"].consecutive_failures == 1
+    assert feeds["/broken"].next_poll_at == T0 + timedelta(seconds=300)
+    assert feeds["/zhilin-en.xml"].last_success_at == T0
+    assert feeds["/zhilin-en.xml"].title == "Test Wire & Co"
+
+    # Nothing is due a minute later; after the interval only the good feed succeeds again.
+    clock.now = T0 + timedelta(seconds=60)
+    async with Fetcher(allow_private=True) as fetcher:
+        assert await run_cycle(store, fetcher, clock=clock) == []
+    clock.now = T0 + timedelta(seconds=301)
+    async with Fetcher(allow_private=True) as fetcher:
+        again = await run_cycle(store, fetcher, clock=clock, chat_ids=[-100])
+    assert sum(r.queued for r in again) == 0          # known items queue nothing
+    feeds = {f.url.removeprefix(base): f for f in await store.list_feeds()}
+    assert feeds["/broken"].consecutive_failures == 2
+    assert feeds["/broken"].next_poll_at == clock.now + timedelta(seconds=600)
+
+
+async def test_ingesting_twice_queues_once(store: Store) -> None:
+    """The same bytes ingested twice store each item once and queue one card."""
+    body = (FIXTURES / "zhilin-ru.xml").read_bytes()
+    _, first = await ingest(store, body=body, url="http://ru.test/rss", chat_ids=[-1], now=T0)
+    _, second = await ingest(store, body=body, url="http://ru.test/rss", chat_ids=[-1], now=T0)
+    assert (first.new_items, first.queued) == (2, 1)
+    assert (second.new_items, second.queued) == (0, 0)
+    assert await store.outbox_counts() == {"pending": 1}
+
+
+async def test_languages_merge_and_escalation_queues_reply(store: Store) -> None:
+    """A Russian report (appeal rejected) then an English one (handed over) make one case;
+    the second escalates it: the card is edited and a reply is queued."""
+    ru = (FIXTURES / "zhilin-ru.xml").read_bytes()
+    en = (FIXTURES / "zhilin-en.xml").read_bytes()
+    _, r1 = await ingest(store, body=ru, url="http://ru.test/rss", chat_ids=[-1], now=T0)
+    _, r2 = await ingest(store, body=en, url="http://wire.test/rss", chat_ids=[-1],
+                         now=T0 + timedelta(hours=1))
+    case_ids = await store.case_ids()
+    assert len(case_ids) == 1
+    case = await store.get_case(case_ids[0])
+    assert case is not None
+    assert case.stage is not None and case.stage.value == "removed"
+    assert {i.lang for i in case.items} == {"ru", "en"}
+    assert [o.change for o in r2.outcomes if o.change] == ["escalate"]
+    leased = await store.lease_outbox(T0 + timedelta(hours=2))
+    assert [m.kind.value for m in leased] == ["new_card", "update_card", "escalation"]
