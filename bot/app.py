@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.context import Services
@@ -22,8 +23,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             "Something went wrong on our side; nothing was changed. It has been logged.")
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
-    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+async def register_commands(app: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command list (setMyCommands). Called by the service after
+    ``initialize()``: with a manual lifecycle PTB never runs ``post_init``."""
+    try:
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    except TelegramError as exc:
+        log.warning("setMyCommands failed error=%s", exc)
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -35,7 +41,6 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
            .base_file_url(settings.api_base_url.replace("/bot", "/file/bot"))
            # Telegram flood limits: 30 msg/s overall, 20 msg/min per group; retry on 429.
            .rate_limiter(AIORateLimiter(max_retries=2))
-           .post_init(_post_init)
            .build())
     app.bot_data["services"] = services
     register_all(app)

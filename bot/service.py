@@ -59,11 +59,12 @@ class Service:
         try:
             async with Fetcher(allow_private=settings.allow_private_urls) as fetcher:
                 if settings.telegram_token:
-                    from bot.app import build_application
+                    from bot.app import build_application, register_commands
                     from bot.telegram_sender import TelegramSender
 
                     app = build_application(services)
                     await app.initialize()
+                    await register_commands(app)
                     await app.start()
                     assert app.updater is not None
                     await app.updater.start_polling(poll_interval=0.0, timeout=10,

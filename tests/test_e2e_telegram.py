@@ -57,6 +57,8 @@ async def test_addfeed_delivers_one_card_and_refuses_non_admins(
     feed_url = f"{fixture_server.base_url}/zhilin-en.xml"
     task, stop = await _start(settings, fake)
     try:
+        commands = fake.calls_to("setMyCommands")
+        assert commands and "addfeed" in str(commands[0]["commands"])
         fake.push_message(f"/addfeed {feed_url}", user_id=STRANGER)
         refusal = await _reply(fake, STRANGER, 0)
         assert refusal.startswith("Refused")
