@@ -82,9 +82,9 @@ async def test_wire_cap_and_truncated_gzip(fixture_server: FixtureServer) -> Non
                                      gzip.compress(RSS * 50)[:60])
     limits = FetchLimits(max_wire_bytes=100_000, max_body_bytes=100_000)
     async with Fetcher(allow_private=True, limits=limits) as fetcher:
-        with pytest.raises(FetchError, match="cap|bytes"):
+        with pytest.raises(FetchError, match=r"cap|bytes"):
             await fetcher.fetch(_spec(f"{fixture_server.base_url}/big"))
-        with pytest.raises(FetchError, match="truncated|broken"):
+        with pytest.raises(FetchError, match=r"truncated|broken"):
             await fetcher.fetch(_spec(f"{fixture_server.base_url}/cut"))
 
 
@@ -156,6 +156,6 @@ async def test_redirect_to_private_is_refused(fake_dns: None) -> None:
         return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/"})
 
     async with Fetcher(transport=httpx.MockTransport(handler)) as fetcher:
-        with pytest.raises(UnsafeURLError, match="169.254.169.254"):
+        with pytest.raises(UnsafeURLError, match=r"169\.254\.169\.254"):
             await fetcher.fetch(_spec("http://public.test/feed"))
     assert sent == ["http://public.test/feed"]

@@ -85,7 +85,7 @@ async def test_languages_merge_and_escalation_queues_reply(store: Store) -> None
     the second escalates it: the card is edited and a reply is queued."""
     ru = (FIXTURES / "zhilin-ru.xml").read_bytes()
     en = (FIXTURES / "zhilin-en.xml").read_bytes()
-    _, r1 = await ingest(store, body=ru, url="http://ru.test/rss", chat_ids=[-1], now=T0)
+    await ingest(store, body=ru, url="http://ru.test/rss", chat_ids=[-1], now=T0)
     _, r2 = await ingest(store, body=en, url="http://wire.test/rss", chat_ids=[-1],
                          now=T0 + timedelta(hours=1))
     case_ids = await store.case_ids()

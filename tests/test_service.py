@@ -26,7 +26,7 @@ def test_run_stops_cleanly_on_signal(sig: signal.Signals, tmp_path: Path) -> Non
         assert "TELEGRAM_BOT_TOKEN is not set" in line
         time.sleep(0.5)
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
