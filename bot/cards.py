@@ -35,6 +35,13 @@ def stage_label(stage: Stage | None) -> str:
     return _STAGE_LABEL.get(stage, "stage unknown") if stage else "stage unknown"
 
 
+def link(url: str, text: str) -> str:
+    """An escaped link; a URL that is not http(s) (``javascript:``…) is shown as text."""
+    if url.lower().startswith(("http://", "https://")):
+        return f'<a href="{escape(url, quote=True)}">{escape(text)}</a>'
+    return escape(text)
+
+
 def headline(case: CaseView) -> str:
     """The first line: urgency, kind, countries (from → to)."""
     flag = "🔴 URGENT" if case.urgent else "🟡 watch"
@@ -59,8 +66,7 @@ def render_card(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
             else f"Case #{case.id} · not claimed yet"]
     if tracks:
         tail.insert(0, "Tracks: " + escape(", ".join(tracks)))
-    lines = [f'• <a href="{escape(i.url, quote=True)}">{escape(i.title or i.url)}</a>'
-             f" — {escape(i.source)}" for i in case.items]
+    lines = [f"• {link(i.url, i.title or i.url)} — {escape(i.source)}" for i in case.items]
     budget = MAX_CARD - len("\n".join(head + tail)) - 40
     shown: list[str] = []
     for line in lines:
@@ -82,7 +88,7 @@ def render_escalation(case: CaseView) -> str:
 
 
 def render_plain(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
-    """The card as console text (for ``scan``, ``demo`` and token-less ``run``)."""
-    import re
-
-    return unescape(re.sub(r"<[^>]+>", "", render_card(case, tracks=tracks)))
+    """The card as console text (for ``scan``, ``demo`` and token-less ``run``): tags
+    removed, each link written as ``text (URL)``."""
+    html = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", render_card(case, tracks=tracks))
+    return unescape(_TAG.sub("", html))

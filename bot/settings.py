@@ -9,12 +9,14 @@ The process environment wins over ``.env``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.errors import ConfigError
 
+_ASCII_INT = re.compile(r"^-?[0-9]+$")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///data/deportwatch.db"
 
@@ -57,8 +59,12 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not key.strip().isidentifier():
             raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {raw.strip()!r}")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if value[:1] in ("'", '"'):
+            end = value.find(value[0], 1)
+            rest = value[end + 1:].strip() if end > 0 else "x"
+            if end < 0 or (rest and not rest.startswith("#")):
+                raise ConfigError(f"{path}:{number}: unbalanced quotes in {raw.strip()!r}")
+            value = value[1:end]
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         values[key.strip()] = value
@@ -70,10 +76,9 @@ def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not _ASCII_INT.match(raw):
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+    value = int(raw)
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
@@ -86,7 +91,7 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
+        if not _ASCII_INT.match(part):
             raise ConfigError(f"{name} must be comma-separated Telegram user ids, got {part!r}")
         out.add(int(part))
     return frozenset(out)

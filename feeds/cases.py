@@ -120,8 +120,8 @@ def _merge_stage(old: Stage | None, new: Stage | None) -> tuple[Stage | None, bo
     """The case's stage after a new report, and whether that is an escalation."""
     if new is None:
         return old, False
-    if new in ENDING_STAGES and old not in ENDING_STAGES:
-        return new, False
+    if new in ENDING_STAGES:
+        return new, False      # a later report that the danger ended replaces the stage
     if STAGE_RANK[new] > STAGE_RANK[old]:
         return new, old is not None or new in URGENT_STAGES
     return old, False

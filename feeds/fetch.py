@@ -72,11 +72,18 @@ class FetchLimits:
     deadline: float = 30.0
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")      # deprecated ::a.b.c.d form
+
+
 def _address_is_safe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return _address_is_safe(ip.ipv4_mapped)
-        if ip in ipaddress.IPv6Network("64:ff9b::/96"):   # NAT64 embeds an IPv4 address
+        if ip in _NAT64_LOCAL:                            # local-use NAT64 (RFC 8215)
+            return False
+        if ip in _NAT64 or ip in _V4_COMPATIBLE:         # embed an IPv4 address
             return _address_is_safe(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
         if ip.sixtofour is not None and not _address_is_safe(ip.sixtofour):
             return False

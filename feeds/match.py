@@ -30,21 +30,14 @@ from functools import cache
 from importlib import resources
 
 from feeds.models import STAGE_RANK, URGENT_STAGES, Analysis, CaseKind, Person, Stage
-from feeds.names import given_initial, surname_key
+from feeds.names import given_initial, split_name, surname_key
 from feeds.text import detect_lang, fold, sentences
 
 LANGS = ("en", "ru")
+_BETWEEN_INITIALS = re.compile(r"(?<=\b\w\.) (?=\w\.)")
 _KIND_PRIORITY = (CaseKind.EXTRADITION, CaseKind.DEPORTATION, CaseKind.EXPULSION,
                   CaseKind.ASYLUM)
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?")
-_PATRONYMIC = re.compile(
-    r"(?:ович|евич|ич|овна|евна|ична|инична)(?:а|у|ем|ом|е|ы|ой|ою)?$|"
-    r"(?:ovich|evich|ovna|evna|ichna)$", re.IGNORECASE)
-_SURNAME_SHAPE = re.compile(
-    r"(?:ов|ев|ин|ын|ова|ева|ина|ына|ский|цкий|ская|цкая|енко|ук|юк|ян|дзе|швили|ли|"
-    r"ов[аеуы]?м?|ев[аеуы]?м?|ин[аеуы]?м?|"
-    r"ov|ev|in|yn|ova|eva|ina|sky|skiy|skii|skaya|enko|uk|yan|dze|shvili|uly|kyzy)$",
-    re.IGNORECASE)
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:
@@ -64,7 +57,7 @@ class Lexicon:
     stages: dict[Stage, re.Pattern[str]]
     negative: dict[str, re.Pattern[str]]
     stop: frozenset[str]
-    prefixes: tuple[str, ...]   # every single-word kind/stage term, to keep out of names
+    prefixes: tuple[str, ...]   # single-word terms and place prefixes, kept out of names
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +95,7 @@ def _load_lexicon(lang: str) -> Lexicon:
     assert isinstance(neg_raw, dict) and isinstance(stop_raw, dict)
     single = [fold(p) for group in (*kinds_raw.values(), *stages_raw.values())
               for p in group if " " not in p]
+    single += [fold(p) for p in stop_raw.get("prefixes", [])]
     return Lexicon(
         lang=lang,
         kinds={CaseKind(k): _compile(v) for k, v in kinds_raw.items()},
@@ -147,22 +141,17 @@ def _person(tokens: list[str], matcher: Matcher) -> Person | None:
     initials = [t.rstrip(".") for t in tokens if len(t.rstrip(".")) == 1]
     if not full or (len(full) == 1 and not initials):
         return None
-    if len(full) >= 3 and _PATRONYMIC.search(full[2]):
-        surname, given = full[0], full[1]            # Фамилия Имя Отчество
-    elif len(full) >= 2 and _PATRONYMIC.search(full[1]):
-        surname, given = full[-1], full[0]           # Имя Отчество Фамилия
-    elif len(full) == 2 and _SURNAME_SHAPE.search(full[0]) and not _SURNAME_SHAPE.search(full[1]):
-        surname, given = full[0], full[1]            # Фамилия Имя
-    elif len(full) == 1:
-        surname, given = full[0], initials[0]        # Фамилия И.О. / И.О. Фамилия
-    else:
-        surname, given = full[-1], full[0]           # Имя Фамилия, First Last
+    picked = split_name(full)
+    assert picked is not None
+    surname, given = picked
+    if not given:
+        given = initials[0]                          # Фамилия И.О. / И.О. Фамилия
     key = surname_key(surname)
     if len(key) < 3:
         return None
     display = " ".join(t if len(t.rstrip(".")) > 1 else t.rstrip(".") + "." for t in tokens)
-    return Person(display=display.replace(". ", ".").strip()
-                  if len(full) == 1 else display, key=key, given=given_initial(given))
+    display = _BETWEEN_INITIALS.sub("", display)       # "Б. Т. Хасанов" → "Б.Т. Хасанов"
+    return Person(display=display, key=key, given=given_initial(given))
 
 
 def extract_persons(sentence: str, matcher: Matcher) -> list[Person]:

@@ -37,12 +37,14 @@ _CYR2LAT = {
 }
 
 # Ordered rewrites from any Latin scheme to the skeleton. Iotated vowels first, so
-# that "j"/"y" left over afterwards are consonants or plain vowels.
+# that "y" left over afterwards is a plain vowel. "J" before a vowel stays a
+# consonant: in Central Asian names it is Дж (Juraev = Джураев), and German-style
+# "ju"/"ja" for Ю/Я is rare in the sources we read.
 _SKELETON_RULES: tuple[tuple[str, str], ...] = (
     ("shch", "sh"), ("sch", "sh"), ("tch", "ch"),
-    ("yu", "u"), ("iu", "u"), ("ju", "u"),
-    ("ya", "a"), ("ia", "a"), ("ja", "a"),
-    ("ye", "e"), ("je", "e"), ("yo", "o"), ("jo", "o"),
+    ("yu", "u"), ("iu", "u"),
+    ("ya", "a"), ("ia", "a"),
+    ("ye", "e"), ("yo", "o"),
     ("dzh", "j"), ("zh", "j"), ("dj", "j"),
     ("kh", "h"), ("x", "h"), ("q", "k"), ("gh", "g"), ("ts", "c"), ("tz", "c"),
     ("w", "v"), ("y", "i"), ("ii", "i"),
@@ -58,6 +60,19 @@ _RU_CONSONANT = re.compile(r"^(.{3,}[бвгджзклмнпрстфхцчшщ])(
 _LAT_OV_IN = re.compile(r"^(.{2,}(?:ov|ev|in|yn))a?$")
 _LAT_SKY = re.compile(r"^(.{2,}(?:sk|tsk|ck))(?:iy|ii|yi|y|i|aya|aia|aja|a)$")
 _POSSESSIVE = re.compile(r"['’]s$")
+PATRONYMIC = re.compile(
+    r"(?:ович|евич|ич|овна|евна|ична|инична)(?:а|у|ем|ом|е|ы|ой|ою)?$|"
+    r"(?:ovich|evich|ovna|evna|ichna)$", re.IGNORECASE)
+SURNAME_SHAPE = re.compile(
+    r"(?:ов|ев|ин|ын|ова|ева|ина|ына|ский|цкий|ская|цкая|енко|ук|юк|ян|дзе|швили|ли|"
+    r"ов[аеуы]?м?|ев[аеуы]?м?|ин[аеуы]?м?|"
+    r"ov|ev|in|yn|ova|eva|ina|sky|skiy|skii|skaya|enko|uk|yan|dze|shvili|uly|kyzy)$",
+    re.IGNORECASE)
+# Words that may stand capitalised next to a surname without being a given name.
+_NOT_GIVEN = frozenset({
+    "the", "a", "an", "of", "in", "on", "to", "and", "for", "with", "by", "from", "at", "as",
+    "mr", "mrs", "ms", "dr", "case", "в", "на", "и", "с", "к", "о", "у", "по", "из", "за",
+    "дело", "деле", "дела"})
 _INITIALS = re.compile(r"^([^\W\d_])\.?$")
 
 
@@ -99,6 +114,26 @@ def surname_key(word: str) -> str:
     return skeleton(w)
 
 
+def split_name(words_: list[str]) -> tuple[str, str] | None:
+    """Pick ``(surname, given)`` out of a person's name words (no initials).
+
+    Orders handled: Имя Отчество Фамилия, Фамилия Имя Отчество, Фамилия Имя (when only
+    the first word has a surname shape), and Имя Фамилия / First Last otherwise.
+    """
+    if not words_:
+        return None
+    if len(words_) == 1:
+        return words_[0], ""
+    if len(words_) >= 3 and PATRONYMIC.search(words_[2]):
+        return words_[0], words_[1]
+    if PATRONYMIC.search(words_[1]):
+        return words_[-1], words_[0]
+    if (len(words_) == 2 and SURNAME_SHAPE.search(words_[0])
+            and not SURNAME_SHAPE.search(words_[1])):
+        return words_[0], words_[1]
+    return words_[-1], words_[0]
+
+
 def given_initial(word: str) -> str:
     """The skeleton initial of a given name or an initial (``М.``, ``Yevgeny`` → e)."""
     sk = skeleton(transliterate(word.strip(". ")))
@@ -129,20 +164,15 @@ def parse_query(query: str) -> NameQuery:
         else:
             parts.append(tok)
     full = [p for p in parts if not _INITIALS.match(p)]
-    if not full:
+    initials = [p for p in parts if _INITIALS.match(p)]
+    picked = split_name(full)
+    if picked is None:
         raise ValueError("a track needs a surname, not only initials")
-    surname = max(full, key=len) if len(full) > 2 else full[-1]
-    if len(full) == 2 and _looks_like_surname(full[0]) and not _looks_like_surname(full[1]):
-        surname = full[0]
-    others = [p for p in parts if p is not surname]
-    initial = given_initial(others[0]) if others else ""
+    surname, given = picked
+    if not given and initials:
+        given = initials[0]
+    initial = given_initial(given) if given else ""
     return NameQuery(text=query.strip(), key=surname_key(surname), initial=initial)
-
-
-def _looks_like_surname(word: str) -> bool:
-    w = fold(word)
-    return bool(_RU_OV_IN.match(w) or _RU_SKY.match(w) or _LAT_OV_IN.match(w)
-                or _LAT_SKY.match(w) or w.endswith(("енко", "enko", "дзе", "dze")))
 
 
 def mentions(query: NameQuery, text: str) -> bool:
@@ -150,25 +180,53 @@ def mentions(query: NameQuery, text: str) -> bool:
 
     A word matches when its whole surname key equals the query's (so a longer name
     such as Жилинский never matches Жилин). When the query has an initial and the
-    text puts a capitalised given name or an initial right next to the surname, the
-    initials must agree.
+    text gives a first name or initials next to the surname — before it (``М.А.
+    Жилин``, ``Михаил Александрович Жилин``) or after it (``Жилин М.А.``,
+    ``Жилин Михаил``) — the initials must agree. Patronymics are skipped, and in
+    Title Case Headlines neighbours do not veto.
     """
-    tokens = _name_tokens(text)
+    tokens = words(text)
     for i, tok in enumerate(tokens):
         if not tok[:1].isupper() or surname_key(tok) != query.key:
             continue
         if not query.initial:
             return True
-        neighbours = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
-        given = [n for n in neighbours if n[:1].isupper() and surname_key(n) != query.key]
-        if not given or any(given_initial(n) == query.initial for n in given):
+        given = [g for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
+        if not given or query.initial in given or _title_case_around(tokens, i):
             return True
     return False
 
 
-def _name_tokens(text: str) -> list[str]:
-    # Keep initials ("М.") as tokens: words() drops the dot but keeps the letter.
-    return words(text)
+def _title_case_around(tokens: list[str], i: int) -> bool:
+    """True in Title Case Headlines, where a capitalised neighbour proves nothing."""
+    around = [tokens[j] for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < len(tokens)]
+    capitalised = [t for t in around if len(t) > 1 and t[:1].isupper()]
+    return len(around) >= 3 and len(capitalised) >= 3
+
+
+def _is_given_word(token: str) -> bool:
+    return token[:1].isupper() and fold(token) not in _NOT_GIVEN
+
+
+def _given_before(tokens: list[str], i: int) -> str:
+    """Initial of the given name written before the surname at ``i``, or ''."""
+    j = i - 1
+    while j >= 0 and _is_given_word(tokens[j]) and PATRONYMIC.search(tokens[j]):
+        j -= 1
+    if j < 0 or not _is_given_word(tokens[j]):
+        return ""
+    # A run of initials ("М А" from "М.А.") gives its first letter.
+    while j > 0 and len(tokens[j]) == 1 and len(tokens[j - 1]) == 1 and tokens[j - 1].isupper():
+        j -= 1
+    return given_initial(tokens[j])
+
+
+def _given_after(tokens: list[str], i: int) -> str:
+    """Initial of the given name (or first initial) written after the surname, or ''."""
+    j = i + 1
+    if j < len(tokens) and _is_given_word(tokens[j]) and not PATRONYMIC.search(tokens[j]):
+        return given_initial(tokens[j])
+    return ""
 
 
 _RU_ENDINGS_MALE = ("", "а", "у", "ым", "е")

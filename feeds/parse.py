@@ -32,8 +32,12 @@ from feeds.models import Entry, FeedKind
 from feeds.text import clean_spaces, html_to_text
 
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
-_CAPTCHA = re.compile(r"captcha|капч|введите\s+код|проверочный\s+код|are\s+you\s+a\s+robot",
-                      re.IGNORECASE)
+# A page that says the visitor failed or must pass a check: never records, whatever
+# layout tables it has (a sudrf listing behind its gate still shows office hours).
+_GATE = re.compile(r"проверочн\w*\s+код|код\s+с\s+картинки|are\s+you\s+a\s+robot|"
+                   r"i'?m\s+not\s+a\s+robot|access\s+denied|доступ\s+запрещ", re.IGNORECASE)
+# Weaker signs (a captcha widget); a page with real rows may carry one in a search form.
+_CAPTCHA = re.compile(r"captcha|капч|введите\s+код", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 
 
@@ -46,16 +50,32 @@ class Parsed:
     entries: tuple[Entry, ...]
 
 
+def _head_text(body: bytes) -> bytes:
+    """The first 2 KB as ASCII-compatible bytes, transcoding UTF-16/32 feeds."""
+    head = body[:4096]
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                       (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom):].decode(codec, "ignore").encode("utf-8")[:2048]
+    if head[:2] in (b"<\x00", b"\x00<"):   # UTF-16 without a BOM
+        codec = "utf-16-le" if head[:1] == b"<" else "utf-16-be"
+        return head.decode(codec, "ignore").encode("utf-8")[:2048]
+    return head[:2048]
+
+
+_FEED_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:rss|feed|rdf)\b")
+
+
 def sniff(body: bytes, content_type: str = "") -> FeedKind:
     """Tell a feed from a page by its first bytes (the Content-Type often lies)."""
-    head = body[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
+    head = _head_text(body).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"{") and b"jsonfeed" in body[:4096].lower():
         return FeedKind.RSS
     if b"tgme_widget_message" in body[:200_000] or b"tgme_channel_info" in body[:200_000]:
         return FeedKind.TELEGRAM
     if head.startswith(b"<?xml") and not re.search(rb"<html", head):
         return FeedKind.RSS
-    if any(marker in head for marker in _FEED_MARKERS):
+    if any(marker in head for marker in _FEED_MARKERS) or _FEED_ROOT.search(head):
         return FeedKind.RSS
     if "json" in content_type and head.startswith(b"{"):
         return FeedKind.RSS
@@ -229,6 +249,10 @@ def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
     records.
     """
     html = decode_html(body, content_type)
+    gate = _GATE.search(html_to_text(html)[:20000])
+    if gate:
+        raise ParseError(f"the page is a captcha or access gate ({gate.group(0)!r}); "
+                         "no records can be read")
     parser = _TableParser()
     parser.feed(html)
     parser.close()

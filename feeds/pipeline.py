@@ -38,6 +38,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=7)
 Clock = Callable[[], datetime]
 
 
@@ -60,10 +61,13 @@ class SourceReport:
 def next_poll_after_failure(now: datetime, interval: int, failures: int,
                             retry_after: float | None) -> datetime:
     """Exponential back-off (interval × 2^(failures-1), at most 6 h), never earlier than
-    the server's ``Retry-After``."""
-    backoff = min(timedelta(seconds=interval * 2 ** max(0, failures - 1)), MAX_BACKOFF)
+    the server's ``Retry-After`` (itself capped at 7 days, so a hostile value cannot
+    overflow the date or silence a source for ever)."""
+    seconds = min(float(interval) * 2.0 ** min(max(0, failures - 1), 30),
+                  MAX_BACKOFF.total_seconds())
     if retry_after is not None:
-        backoff = max(backoff, timedelta(seconds=retry_after))
+        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER.total_seconds()))
+    backoff = timedelta(seconds=seconds)
     return now + backoff
 
 
@@ -141,6 +145,18 @@ async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
 
     async def one(feed: FeedInfo) -> SourceReport:
         async with gate:
-            return await refresh_feed(store, fetcher, feed, clock=clock, chat_ids=chat_ids)
+            try:
+                return await refresh_feed(store, fetcher, feed, clock=clock,
+                                          chat_ids=chat_ids)
+            except Exception as exc:   # a bug met by one source must not stop the others
+                log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
+                assert feed.id is not None
+                now = clock()
+                await store.record_fetch_failure(
+                    feed.id, now=now, error=f"internal error: {type(exc).__name__}: {exc}",
+                    next_poll_at=next_poll_after_failure(
+                        now, feed.interval_seconds, feed.consecutive_failures + 1, None))
+                return SourceReport(url=feed.url, feed_id=feed.id, ok=False,
+                                    error=f"internal error: {exc}")
 
     return list(await asyncio.gather(*(one(f) for f in feeds)))

@@ -14,7 +14,7 @@ from feeds.errors import UnsafeURLError
 from feeds.models import FeedKind
 
 _CHANNEL = re.compile(r"^(?:@|(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?)"
-                      r"([A-Za-z][A-Za-z0-9_]{3,31})/?$")
+                      r"([A-Za-z][A-Za-z0-9_]{3,31})/?$", re.IGNORECASE)
 
 
 def normalize_source(text: str, kind: FeedKind | None = None) -> tuple[str, FeedKind]:

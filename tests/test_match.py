@@ -119,9 +119,6 @@ def test_extract_persons_ignores_non_names(matcher: Matcher, sentence: str) -> N
     assert extract_persons(sentence, matcher) == []
 
 
-@pytest.mark.xfail(reason="BUG: _person removes every '. ' for a one-surname person, so the "
-                          "space between the initials and the surname is lost "
-                          "('Б.Т.Хасанов')", strict=True)
 def test_extract_persons_display_keeps_space_after_initials(matcher: Matcher) -> None:
     """'Б.Т. Хасанов' is displayed as written, with the space before the surname."""
     assert extract_persons("Б.Т. Хасанов", matcher)[0].display == "Б.Т. Хасанов"
@@ -146,3 +143,15 @@ def test_countries_put_the_destination_last(matcher: Matcher, title: str, text: 
                                             countries: tuple[str, ...]) -> None:
     """Countries are ordered from → to: a 'to X' / 'в X' destination comes last."""
     assert analyze(title, text, matcher).countries == countries
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key"),
+    [("Ивана Белова задержали", "belov"), ("Иван Краснов", "krasnov"),
+     ("Ирина Казанцева", "kazancev"), ("Белов И.П.", "belov"), ("Алишер Уралов", "uralov")],
+    ids=["belov", "krasnov", "kazantseva", "belov-initials", "uralov"],
+)
+def test_surnames_that_start_like_places_are_persons(matcher: Matcher, sentence: str,
+                                                     key: str) -> None:
+    """Surnames sharing a prefix with a region name (Белов, Краснов) are still persons."""
+    assert [p.key for p in extract_persons(sentence, matcher)] == [key]
