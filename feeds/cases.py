@@ -38,11 +38,10 @@ class Change(enum.StrEnum):
     QUIET = "quiet"
 
 
-@dataclass(frozen=True, slots=True)
-class CaseState:
-    """The parts of a stored case that decisions depend on."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseFields:
+    """What a case says about its person: the fields decisions read and write."""
 
-    id: int
     person_key: str
     person_given: str
     kind: CaseKind | None
@@ -52,19 +51,19 @@ class CaseState:
     countries: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CaseDecision:
-    """The outcome of ``decide``: the case's new state and what changed."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseState(CaseFields):
+    """A stored case, as decisions see it."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseDecision(CaseFields):
+    """The outcome of ``decide``: the case's new fields and what changed."""
 
     change: Change
     case_id: int | None          # None for a new case
-    person_key: str
-    person_given: str
-    kind: CaseKind | None
-    stage: Stage | None
-    urgent: bool
-    persons: tuple[str, ...]
-    countries: tuple[str, ...]
     at: datetime
 
 

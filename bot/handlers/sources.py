@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.context import require, services
+from bot.context import authorize
 from bot.roles import Role
 from feeds.errors import UnsafeURLError
 from feeds.fetch import precheck_url
@@ -45,11 +45,10 @@ def feed_line(feed: FeedInfo) -> str:
 
 async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Add a source; admins only. The first poll is started at once."""
-    if not await require(update, context, Role.ADMIN, "/addfeed"):
+    caller = await authorize(update, context, Role.ADMIN, "/addfeed")
+    if caller is None:
         return
-    svc = services(context)
-    message = update.effective_message
-    assert message is not None and update.effective_user is not None
+    svc, message = caller.svc, caller.message
     try:
         raw, kind, interval = parse_addfeed(list(context.args or []),
                                             svc.settings.poll_seconds)
@@ -58,7 +57,7 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except (ValueError, UnsafeURLError) as exc:
         await message.reply_text(f"Not added: {exc}")
         return
-    feed, new = await svc.store.add_feed(url, kind, interval, added_by=update.effective_user.id,
+    feed, new = await svc.store.add_feed(url, kind, interval, added_by=caller.user.id,
                                          now=svc.clock())
     if new:
         svc.nudge_poll()
@@ -71,11 +70,11 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def cmd_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List sources with their health."""
-    if not await require(update, context, Role.COORDINATOR, "/feeds"):
+    caller = await authorize(update, context, Role.COORDINATOR, "/feeds")
+    if caller is None:
         return
-    feeds = await services(context).store.list_feeds()
-    message = update.effective_message
-    assert message is not None
+    feeds = await caller.svc.store.list_feeds()
+    message = caller.message
     if not feeds:
         await message.reply_text("No sources yet. Admins add them with /addfeed URL.")
         return

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.context import require, services
+from bot.context import authorize
 from bot.roles import Role
 from feeds.names import mentions, parse_query, variants
 
@@ -18,11 +18,10 @@ LOOKBACK = timedelta(days=90)
 
 async def cmd_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store a track, show the spellings it covers and the stored items it already matches."""
-    if not await require(update, context, Role.COORDINATOR, "/track"):
+    caller = await authorize(update, context, Role.COORDINATOR, "/track")
+    if caller is None:
         return
-    svc = services(context)
-    message = update.effective_message
-    assert message is not None and update.effective_user is not None
+    svc, message = caller.svc, caller.message
     query_text = " ".join(context.args or []).strip()
     if not query_text or len(query_text) > 200:
         await message.reply_text("Usage: /track NAME — for example /track Жилин М.А. "
@@ -34,7 +33,7 @@ async def cmd_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(f"Not tracked: {exc}")
         return
     track = await svc.store.add_track(query_text, query.key, query.initial,
-                                      owner_id=update.effective_user.id, now=svc.clock())
+                                      owner_id=caller.user.id, now=svc.clock())
     hits = [i for i in await svc.store.items(since=svc.clock() - LOOKBACK)
             if i.duplicate_of is None and mentions(query, f"{i.title}\n{i.text}")]
     lines = [f"Tracking #{track.id}: <b>{escape(query_text)}</b>",
