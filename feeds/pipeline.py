@@ -8,10 +8,11 @@
 - ``refresh_feed`` is the one function that refreshes a stored feed end to end: it
   fetches (conditional GET), hands the body to ``ingest``, and records success or
   failure on the feed (with back-off) — a failing source is recorded, never raised.
-- ``ingest`` runs parse → match (in a worker thread: feedparser and the matcher
-  are CPU-bound) → dedup keys → ``Store.record_item``, which stores the item and
-  applies the pure case decision (``feeds.cases.decide``) and queues outbox
-  messages in the same transaction.
+- ``ingest`` parses (in a worker thread: feedparser is CPU-bound), drops entries
+  whose canonical URL is stored already (a re-poll matches nothing again), matches
+  the new ones (worker thread), and hands them to ``Store.record_items``, which
+  stores them, applies the pure case decision (``feeds.cases.decide``) and queues
+  outbox messages — one transaction per source.
 - ``run_cycle`` refreshes every due feed with bounded concurrency.
 
 Delivery is not here: the outbox is the hand-over point to ``bot.delivery``.
@@ -33,7 +34,7 @@ from feeds.fetch import Fetcher, FetchOutcome
 from feeds.match import analyze, build_matcher
 from feeds.models import Analysis, Entry, FeedInfo, FeedKind, ItemOutcome
 from feeds.parse import Parsed, parse
-from storage import Store
+from storage import NewItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +72,37 @@ def next_poll_after_failure(now: datetime, interval: int, failures: int,
     return now + backoff
 
 
-def _understand(body: bytes, url: str, headers: dict[str, str],
-                kind: FeedKind | None) -> tuple[Parsed, list[Analysis]]:
-    parsed = parse(body, url, headers, kind)
+def _analyze_all(entries: Sequence[Entry]) -> list[Analysis]:
     matcher = build_matcher()
-    return parsed, [analyze(e.title, e.text, matcher) for e in parsed.entries]
+    return [analyze(e.title, e.text, matcher) for e in entries]
 
 
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
                  kind: FeedKind | None = None, feed_id: int | None = None,
                  chat_ids: Sequence[int] = (), now: datetime) -> tuple[Parsed, SourceReport]:
-    """parse → match → dedup → case → outbox for one source's bytes."""
-    parsed, analyses = await asyncio.to_thread(_understand, body, url, headers or {}, kind)
-    outcomes = []
-    for entry, analysis in zip(parsed.entries, analyses, strict=True):
-        outcomes.append(await store.record_item(
-            feed_id=feed_id, entry=_stamped(entry, now), analysis=analysis,
-            url_hash=url_hash(entry.url), content_hash=content_hash(entry.title, entry.text),
-            now=now, chat_ids=chat_ids, decide=decide))
-    new = [o for o in outcomes if o.new]
+    """parse → dedup (known URLs skipped) → match → case → outbox for one source's bytes.
+
+    Entries whose canonical URL is stored already are not matched again; the new
+    ones are stored, decided and queued in one transaction.
+    """
+    parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind)
+    stamped = [_stamped(e, now) for e in parsed.entries]
+    hashes = [url_hash(e.url) for e in stamped]
+    known = await store.known_urls(hashes)
+    fresh: dict[str, Entry] = {}
+    for entry, h in zip(stamped, hashes, strict=True):
+        if h not in known:
+            fresh.setdefault(h, entry)      # the same URL twice in one feed counts once
+    analyses = await asyncio.to_thread(_analyze_all, list(fresh.values()))
+    batch = [NewItem(entry=e, analysis=a, url_hash=h,
+                     content_hash=content_hash(e.title, e.text))
+             for (h, e), a in zip(fresh.items(), analyses, strict=True)]
+    outcomes = await store.record_items(batch, feed_id=feed_id, now=now, chat_ids=chat_ids,
+                                        decide=decide) if batch else []
+    new = [(o, n) for o, n in zip(outcomes, batch, strict=True) if o.new]
     return parsed, SourceReport(
         url=url, feed_id=feed_id, entries=len(parsed.entries), new_items=len(new),
-        relevant=sum(1 for o, a in zip(outcomes, analyses, strict=True) if o.new and a.relevant),
+        relevant=sum(1 for _, n in new if n.analysis.relevant),
         queued=sum(o.queued for o in outcomes), outcomes=tuple(outcomes))
 
 

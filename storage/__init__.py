@@ -8,6 +8,6 @@ Must not make decisions: which case an item joins, what a card says, or when a f
 is due are decided by pure functions elsewhere and handed in as arguments.
 """
 
-from storage.repo import Store
+from storage.repo import NewItem, Store
 
-__all__ = ["Store"]
+__all__ = ["NewItem", "Store"]

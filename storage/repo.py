@@ -12,6 +12,7 @@ Must not decide anything itself (see ``storage`` package docstring).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,6 +53,16 @@ from storage.tables import (
 )
 
 Decide = Callable[[Analysis, Sequence[CaseState], datetime], CaseDecision | None]
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """One entry to store, with what the pipeline computed about it."""
+
+    entry: Entry
+    analysis: Analysis
+    url_hash: str
+    content_hash: str
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -195,6 +206,35 @@ class Store:
             return row.consecutive_failures
 
     # ── items and cases ──────────────────────────────────────────────────────
+    async def known_urls(self, url_hashes: Sequence[str]) -> set[str]:
+        """Which of these URL hashes are stored already (a re-poll skips them early)."""
+        known: set[str] = set()
+        async with self._session() as session:
+            for start in range(0, len(url_hashes), 500):
+                chunk = list(url_hashes[start:start + 500])
+                known.update((await session.execute(select(ItemRow.url_hash).where(
+                    col(ItemRow.url_hash).in_(chunk)))).scalars())
+        return known
+
+    async def record_items(self, batch: Sequence[NewItem], *, feed_id: int | None,
+                           now: datetime, chat_ids: Iterable[int],
+                           decide: Decide) -> list[ItemOutcome]:
+        """Store a source's new entries and apply their case decisions in one transaction
+        (all or nothing); if another poller raced us, fall back to one at a time."""
+        chats = list(chat_ids)
+        try:
+            async with self._session() as session, session.begin():
+                return [await self._record_item(session, feed_id, n.entry, n.analysis,
+                                                n.url_hash, n.content_hash, now, chats, decide)
+                        for n in batch]
+        except IntegrityError:
+            return [await self.record_item(
+                feed_id=feed_id, entry=n.entry, analysis=n.analysis, url_hash=n.url_hash,
+                content_hash=n.content_hash, now=now, chat_ids=chats, decide=decide)
+                for n in batch]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot store {len(batch)} items: {exc}") from exc
+
     async def record_item(
         self, *, feed_id: int | None, entry: Entry, analysis: Analysis, url_hash: str,
         content_hash: str, now: datetime, chat_ids: Iterable[int], decide: Decide,
