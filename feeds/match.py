@@ -1,83 +1,145 @@
 """Detection: is an item about an individual at risk of removal, and how urgent (pure).
 
-Owns turning one item's title and text into an ``Analysis``: the kind of removal,
-the stage and urgency, the persons at risk and the countries involved. Lexicons are
-data files in ``feeds/lexicon/`` (one per language plus a country gazetteer); this
-module compiles them once into a ``Matcher`` and never reads them again.
+Owns turning one item's title and text into an ``Analysis``: relevance, the kind of
+removal, the stage and urgency, the persons at risk, the countries (origin first,
+destination last), the court and the dates mentioned.
 
-Decision rules, in order:
+How it reads a text:
 
-1. A sentence *triggers* when it contains a removal term (``kinds`` of a lexicon)
-   or a stage term; the title and the lead sentence always count.
-2. Persons are taken from triggering sentences: runs of two or three
-   capitalised words that are not stop words, countries or lexicon terms, and
-   registry-style ``Фамилия И.О.`` / ``И.О. Фамилия``.
-3. The item is relevant only with a trigger *and* a person, and with no
-   historical or off-topic context (anniversaries, sport, reviews...).
-4. The stage is the furthest along the road to removal among the stage terms of the
-   title, else of the whole text; urgency follows from the stage.
+1. The text is split into sentences, each sentence into tokens; every sentence is
+   searched by one Aho-Corasick automaton (built once from the data files in
+   ``feeds/lexicon/``) in two views: the folded surface words and the Russian lemma
+   view (pymorphy3), so a Russian phrase pattern covers every inflection.
+2. A sentence *triggers* when it has a removal term (``kinds``) or a stage term; the
+   title and the lead sentence always count.
+3. Persons are runs of capitalised tokens in triggering sentences, filtered by stop
+   lists, place names and morphology (given name / patronymic / surname tags), and
+   registry forms ``Фамилия И.О.``. A person introduced by an official or speaker
+   role ("his lawyer Anna Petrova", "said minister …") or quoted as a speaker is not
+   the person at risk. Without a named person, a singular description ("a Kyrgyz
+   journalist") stands for one.
+4. Relevance: a trigger, a person at risk, and no context that makes the words
+   mean something else — history, sport, animals, reviews, metaphors, objects
+   ("выдача паспортов") always veto; statistics, policy and explainers veto unless a
+   person is named.
+5. Stage: the title's stage terms decide when it has any, else the whole text's; a
+   report of removal beats everything, an ending (released, refused) beats the
+   danger stages it ends, otherwise the furthest stage along the road wins. Urgency
+   follows from the stage.
 
 Must not read the clock, fetch, store, or accept user-supplied regular expressions.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
+import ahocorasick
+
+from feeds import morph
 from feeds.models import STAGE_RANK, URGENT_STAGES, Analysis, CaseKind, Person, Stage
-from feeds.names import given_initial, split_name, surname_key
+from feeds.names import (
+    PATRONYMIC,
+    SURNAME_SHAPE,
+    given_initial,
+    split_name,
+    surname_key,
+)
 from feeds.text import detect_lang, fold, sentences
 
-LANGS = ("en", "ru")
-_BETWEEN_INITIALS = re.compile(r"(?<=\b\w\.) (?=\w\.)")
+LANGS = ("en", "ru", "kk", "ky", "uz", "tg")
 _KIND_PRIORITY = (CaseKind.EXTRADITION, CaseKind.DEPORTATION, CaseKind.EXPULSION,
                   CaseKind.ASYLUM)
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?")
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|[^\w\s]")
+_WHOLE_WORD_GROUPS = frozenset({"described", "role", "speech", "city", "demonym"})
+_ENDING = frozenset({Stage.RELEASED, Stage.REFUSED})
+# Lemmas erase tense, so these are matched only as written (see lexicon/README.md).
+_SURFACE_ONLY_STAGES = frozenset({Stage.REMOVED.value, Stage.RELEASED.value})
+_VETO_ALWAYS = frozenset({"historical", "offtopic"})
+_VETO_UNNAMED = frozenset({"aggregate", "policy", "explainer"})
+_BETWEEN_INITIALS = re.compile(r"(?<=\b\w\.) (?=\w\.)")
+_MONTHS = {
+    **{m: i for i, m in enumerate(
+        ("january", "february", "march", "april", "may", "june", "july", "august",
+         "september", "october", "november", "december"), 1)},
+    **{m: i for i, m in enumerate(
+        ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+         "сентября", "октября", "ноября", "декабря"), 1)},
+}
+_MONTH_ALT = "|".join(_MONTHS)
+_DATE_PATTERNS = (
+    re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?", re.IGNORECASE),
+    re.compile(rf"\b({_MONTH_ALT})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?",
+               re.IGNORECASE),
+    re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"),
+    re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
+)
+_COURT_EN = re.compile(
+    r"(?:(?:the[ \t]+)?(?:[A-Z][\w'’-]+[ \t]+){1,4}[Cc]ourt"
+    r"(?:[ \t]+of[ \t]+(?:[A-Z][\w'’-]+[ \t]?){1,3})?)"
+    r"|(?:[Cc]ourt[ \t]+of[ \t]+(?:[A-Z][\w'’-]+[ \t]?){1,3})")
+_COURT_RU = re.compile(
+    r"(?:[А-ЯЁ][а-яё-]+(?:[ \t]+[а-яё-]+(?:ий|ый|ой|ого|ому|ом|ым))?[ \t]+|"
+    r"(?:[А-ЯЁ][а-яё-]+(?:ий|ый|ой|ого|ому|ом|ым))[ \t]+)суд(?:а|у|ом|е)?\b"
+    r"(?:[ \t]+(?:г\.[ \t]*)?[А-ЯЁ][а-яё-]+){0,2}")
 
 
-def _compile(patterns: list[str]) -> re.Pattern[str]:
-    """One regex for a list of folded word-start prefixes and phrases."""
-    alts = []
-    for p in sorted({fold(p) for p in patterns}, key=len, reverse=True):
-        alts.append(r"\w*\s+".join(re.escape(w) for w in p.split()))
-    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")")
+# ── the automaton ────────────────────────────────────────────────────────────────
 
 
 @dataclass(frozen=True, slots=True)
-class Lexicon:
-    """One language's compiled terms."""
+class Hit:
+    """One lexicon pattern found in a sentence view."""
 
-    lang: str
-    kinds: dict[CaseKind, re.Pattern[str]]
-    stages: dict[Stage, re.Pattern[str]]
-    negative: dict[str, re.Pattern[str]]
-    stop: frozenset[str]
-    prefixes: tuple[str, ...]   # single-word terms and place prefixes, kept out of names
-
-
-@dataclass(frozen=True, slots=True)
-class Country:
-    """A gazetteer entry."""
-
-    code: str
-    names: re.Pattern[str]
-    to: re.Pattern[str]
-    prefixes: tuple[str, ...]
+    group: str          # kind, stage, neg, described, role, speech, country, to, city, demonym
+    name: str           # the kind/stage/negative type/country code/word
+    token: int          # index of the first token
+    end_token: int      # index after the last token
 
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """Compiled lexicons of every language and the country gazetteer."""
+    """The compiled lexicons of every language and the country gazetteer."""
 
-    lexicons: tuple[Lexicon, ...]
-    countries: tuple[Country, ...]
-    stop: frozenset[str]
-    name_blockers: tuple[str, ...]
+    automaton: ahocorasick.Automaton
+    stop_words: frozenset[str]
+    stop_prefixes: tuple[str, ...]
+    name_blockers: frozenset[str]       # single words that are lexicon terms or places
+    given_names: frozenset[str]
+
+
+def tokens_of(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _view(tokens: Sequence[str], lemmas: bool) -> str:
+    folded = [fold(t) for t in tokens]
+    if lemmas:
+        folded = [morph.lemma(t) for t in folded]
+    return " ".join(folded)
+
+
+def _pattern_views(pattern: str, *, surface_only: bool = False) -> set[str]:
+    """A pattern as it must appear in the surface view and, lemmatised, in the lemma view.
+
+    The last word of a pattern is a prefix and is not lemmatised when the
+    dictionary does not know it (``апелляц``).
+    """
+    toks = [fold(t) for t in tokens_of(pattern)]
+    if not toks:
+        return set()
+    if surface_only:
+        return {" ".join(toks)}
+    lemmatised = [morph.lemma(t) if (i < len(toks) - 1 or morph.known(t)) else t
+                  for i, t in enumerate(toks)]
+    return {" ".join(toks), " ".join(lemmatised)}
 
 
 def _read_toml(name: str) -> dict[str, object]:
@@ -85,161 +147,365 @@ def _read_toml(name: str) -> dict[str, object]:
     return tomllib.loads(data)
 
 
-def _load_lexicon(lang: str) -> Lexicon:
-    raw = _read_toml(f"{lang}.toml")
-    kinds_raw = raw["kinds"]
-    stages_raw = raw["stages"]
-    neg_raw = raw["negative"]
-    stop_raw = raw["stop"]
-    assert isinstance(kinds_raw, dict) and isinstance(stages_raw, dict)
-    assert isinstance(neg_raw, dict) and isinstance(stop_raw, dict)
-    single = [fold(p) for group in (*kinds_raw.values(), *stages_raw.values())
-              for p in group if " " not in p]
-    single += [fold(p) for p in stop_raw.get("prefixes", [])]
-    return Lexicon(
-        lang=lang,
-        kinds={CaseKind(k): _compile(v) for k, v in kinds_raw.items()},
-        stages={Stage(k): _compile(v) for k, v in stages_raw.items()},
-        negative={k: _compile(v) for k, v in neg_raw.items()},
-        stop=frozenset(fold(w) for w in stop_raw["words"]),
-        prefixes=tuple(single),
-    )
+def _entries() -> Iterable[tuple[str, str, str]]:
+    """Every (group, name, pattern) of every lexicon file."""
+    for lang in LANGS:
+        raw = _read_toml(f"{lang}.toml")
+        for group, section in (("kind", "kinds"), ("stage", "stages"), ("neg", "negative")):
+            table = raw.get(section, {})
+            assert isinstance(table, dict)
+            for name, patterns in table.items():
+                if group == "kind":
+                    CaseKind(name)
+                elif group == "stage":
+                    Stage(name)
+                for p in patterns:
+                    yield group, name, p
+        for group, section, key in (("described", "described", "nouns"),
+                                    ("role", "roles", "words"), ("speech", "speech", "words")):
+            table = raw.get(section, {})
+            assert isinstance(table, dict)
+            for p in table.get(key, []):
+                yield group, fold(p), p
+    for code, entry in _read_toml("countries.toml").items():
+        assert isinstance(entry, dict)
+        for group, key in (("country", "names"), ("to", "to"), ("city", "cities"),
+                           ("demonym", "demonyms")):
+            for p in entry.get(key, []):
+                yield group, code, p
 
 
 @cache
 def build_matcher() -> Matcher:
-    """Load and compile the bundled lexicons (cached: the data never changes at run time)."""
-    lexicons = tuple(_load_lexicon(lang) for lang in LANGS)
-    countries = []
-    for code, entry in _read_toml("countries.toml").items():
-        assert isinstance(entry, dict)
-        countries.append(Country(
-            code=code, names=_compile(entry["names"]), to=_compile(entry["to"]),
-            prefixes=tuple(fold(n) for n in entry["names"] if " " not in n)))
-    stop = frozenset().union(*(lex.stop for lex in lexicons))
-    blockers = tuple(p for lex in lexicons for p in lex.prefixes) + tuple(
-        p for c in countries for p in c.prefixes)
-    return Matcher(lexicons=lexicons, countries=tuple(countries), stop=stop,
-                   name_blockers=blockers)
+    """Compile the bundled lexicons (cached: the data never changes at run time)."""
+    automaton = ahocorasick.Automaton()
+    payloads: dict[str, set[tuple[str, str]]] = {}
+    blockers: set[str] = set()
+    for group, name, pattern in _entries():
+        surface_only = group == "stage" and name in _SURFACE_ONLY_STAGES
+        for view in _pattern_views(pattern, surface_only=surface_only):
+            payloads.setdefault(view, set()).add((group, name))
+            if " " not in view and group in ("kind", "stage", "country", "city", "demonym"):
+                blockers.add(view)
+    for view, items in payloads.items():
+        automaton.add_word(view, (len(view), tuple(sorted(items))))
+    automaton.make_automaton()
+    stop_words: set[str] = set()
+    stop_prefixes: list[str] = []
+    for lang in LANGS:
+        stop = _read_toml(f"{lang}.toml").get("stop", {})
+        assert isinstance(stop, dict)
+        stop_words.update(fold(w) for w in stop.get("words", []))
+        stop_prefixes.extend(fold(p) for p in stop.get("prefixes", []))
+    given = _read_toml("given_names.toml").get("names", [])
+    assert isinstance(given, list)
+    return Matcher(automaton=automaton, stop_words=frozenset(stop_words),
+                   stop_prefixes=tuple(stop_prefixes), name_blockers=frozenset(blockers),
+                   given_names=frozenset(fold(g) for g in given))
 
 
-def _is_name_token(tok: str, matcher: Matcher) -> bool:
-    word = tok.rstrip(".")
-    if len(word) < 2 or not word[0].isupper() or word.isupper():
+def _search(view: str, starts: list[int], matcher: Matcher) -> list[Hit]:
+    hits = []
+    for end, (length, items) in matcher.automaton.iter(view):
+        start = end - length + 1
+        if start > 0 and view[start - 1] != " ":
+            continue                                  # not at a word start
+        whole = end + 1 == len(view) or view[end + 1] == " "
+        first = bisect.bisect_right(starts, start) - 1
+        last = bisect.bisect_right(starts, end)
+        for group, name in items:
+            if group in _WHOLE_WORD_GROUPS and not whole:
+                continue
+            hits.append(Hit(group=group, name=name, token=first, end_token=last))
+    return hits
+
+
+@dataclass
+class Sentence:
+    """One sentence: its tokens and the lexicon hits in either view."""
+
+    text: str
+    tokens: list[str]
+    hits: list[Hit] = field(default_factory=list)
+
+    def names(self, group: str) -> list[str]:
+        return [h.name for h in self.hits if h.group == group]
+
+    @property
+    def triggers(self) -> bool:
+        return any(h.group in ("kind", "stage") for h in self.hits)
+
+
+def read_sentence(text: str, matcher: Matcher) -> Sentence:
+    tokens = tokens_of(text)
+    starts, pos = [], 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok) + 1
+    seen: set[tuple[str, str, int]] = set()
+    sentence = Sentence(text=text, tokens=tokens)
+    for lemmas in (False, True):
+        for hit in _search(_view(tokens, lemmas), starts, matcher):
+            key = (hit.group, hit.name, hit.token)
+            if key not in seen:
+                seen.add(key)
+                sentence.hits.append(hit)
+    return sentence
+
+
+# ── persons ──────────────────────────────────────────────────────────────────────
+
+
+def _is_initial(tokens: Sequence[str], i: int) -> bool:
+    tok = tokens[i]
+    return (len(tok) == 1 and tok.isupper() and i + 1 < len(tokens) and tokens[i + 1] == ".")
+
+
+def _is_name_word(tok: str, matcher: Matcher) -> bool:
+    if len(tok) < 2 or not tok[0].isupper() or not any(c.islower() for c in tok):
         return False
-    if not any(ch.islower() for ch in word):
+    folded = fold(tok)
+    base = folded.removesuffix("'s").removesuffix("’s")
+    if base in matcher.stop_words or base in matcher.name_blockers:
         return False
-    folded = fold(word)
-    if folded in matcher.stop:
+    if any(base.startswith(p) for p in matcher.stop_prefixes):
         return False
-    return not any(folded.startswith(b) for b in matcher.name_blockers)
+    if morph.is_cyrillic_word(tok):
+        if morph.lemma(base) in matcher.name_blockers:
+            return False
+        role = morph.name_role(tok)
+        return role not in (morph.NameRole.PLACE, morph.NameRole.ORG, morph.NameRole.OTHER)
+    return True
 
 
-def _person(tokens: list[str], matcher: Matcher) -> Person | None:
-    """Make a person from a run of capitalised words (and initials)."""
-    full = [t.rstrip(".") for t in tokens if len(t.rstrip(".")) > 1]
-    initials = [t.rstrip(".") for t in tokens if len(t.rstrip(".")) == 1]
-    if not full or (len(full) == 1 and not initials):
+@dataclass(frozen=True, slots=True)
+class _Run:
+    start: int          # first token index
+    end: int            # index after the last token (dots of initials included)
+    words: tuple[str, ...]
+    initials: tuple[str, ...]
+    initials_first: bool
+
+
+def _is_weak_name_word(toks: Sequence[str], i: int, matcher: Matcher) -> bool:
+    """A capitalised common word (Алмаз = diamond) that is a name only beside a name."""
+    tok = toks[i]
+    if i == 0 or toks[i - 1] in (".", "!", "?", "«", '"', ":") or len(tok) < 2:
+        return False
+    folded = fold(tok)
+    return (tok[0].isupper() and tok[1:].islower() and morph.is_cyrillic_word(tok)
+            and folded not in matcher.stop_words and folded not in matcher.name_blockers
+            and morph.lemma(folded) not in matcher.name_blockers
+            and morph.name_role(tok) is morph.NameRole.OTHER)
+
+
+def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
+    toks = sentence.tokens
+    runs: list[_Run] = []
+    i = 0
+    while i < len(toks):
+        start, words, initials = i, [], []
+        while i < len(toks):
+            strong = _is_name_word(toks[i], matcher)
+            weak = not strong and _is_weak_name_word(toks, i, matcher) and (
+                bool(words) or (i + 1 < len(toks) and _is_name_word(toks[i + 1], matcher)))
+            if _is_initial(toks, i):
+                initials.append(toks[i])
+                i += 2
+            elif (strong or weak) and not initials:
+                words.append(toks[i].removesuffix("'s").removesuffix("’s"))
+                i += 1
+            elif strong and initials and not words:
+                words.append(toks[i])          # И.О. Фамилия
+                i += 1
+                break
+            else:
+                break
+        if words:
+            runs.append(_Run(start, i, tuple(words), tuple(initials),
+                             initials_first=_is_initial(toks, start)))
+        if i == start:
+            i += 1
+    return runs
+
+
+def _looks_like_surname(word: str) -> bool:
+    if morph.is_cyrillic_word(word):
+        return morph.name_role(word) in (morph.NameRole.SURNAME, morph.NameRole.UNKNOWN) \
+            or bool(SURNAME_SHAPE.search(word))
+    return bool(SURNAME_SHAPE.search(word))
+
+
+def _person_from_run(run: _Run, matcher: Matcher) -> Person | None:
+    words = list(run.words)
+    if len(words) > 3:
+        words = words[-3:]
+    if len(words) == 1 and not run.initials and not _looks_like_surname(words[0]):
         return None
-    picked = split_name(full)
-    assert picked is not None
-    surname, given = picked
-    if not given:
-        given = initials[0]                          # Фамилия И.О. / И.О. Фамилия
+    cyrillic = all(morph.is_cyrillic_word(w) for w in words)
+    if cyrillic:
+        roles = [morph.name_role(w) for w in words]
+        surname = next((w for w, r in zip(words, roles, strict=True)
+                        if r is morph.NameRole.SURNAME), None)
+        given = next((w for w, r in zip(words, roles, strict=True)
+                      if r is morph.NameRole.GIVEN and w != surname), None)
+        if surname is None:
+            picked = split_name([w for w, r in zip(words, roles, strict=True)
+                                 if r is not morph.NameRole.PATRONYMIC] or words)
+            assert picked is not None
+            surname, guessed = picked
+            given = given or guessed or None
+        display_words = morph.nominative(tuple(words))
+    else:
+        known_given = [w for w in words if fold(w) in matcher.given_names]
+        rest = [w for w in words if w not in known_given and not PATRONYMIC.search(w)]
+        if rest:
+            surname = rest[-1]
+            given = known_given[0] if known_given else (rest[0] if len(rest) > 1 else None)
+        else:
+            picked = split_name(words)
+            assert picked is not None
+            surname, given = picked[0], picked[1] or None
+        display_words = tuple(words)
+    if given is None and run.initials:
+        given = run.initials[0]
     key = surname_key(surname)
     if len(key) < 3:
         return None
-    display = " ".join(t if len(t.rstrip(".")) > 1 else t.rstrip(".") + "." for t in tokens)
-    display = _BETWEEN_INITIALS.sub("", display)       # "Б. Т. Хасанов" → "Б.Т. Хасанов"
-    return Person(display=display, key=key, given=given_initial(given))
+    initials = "".join(f"{i}." for i in run.initials)
+    if run.initials_first:
+        display = f"{initials} {' '.join(display_words)}"        # И.О. Фамилия
+    elif run.initials:
+        display = f"{' '.join(display_words)} {initials}"        # Фамилия И.О.
+    else:
+        display = " ".join(display_words)
+    return Person(display=_BETWEEN_INITIALS.sub("", display), key=key,
+                  given=given_initial(given) if given else "")
 
 
-def extract_persons(sentence: str, matcher: Matcher) -> list[Person]:
-    """Persons named in one sentence (runs of name tokens, with initials)."""
+def _near(hits: Iterable[Hit], group: str, lo: int, hi: int) -> bool:
+    return any(h.group == group and lo <= h.token < hi for h in hits)
+
+
+def _speaker_or_official(sentence: Sentence, run: _Run) -> bool:
+    """A name introduced by an official/speaker role, or quoted as a speaker."""
+    hits = sentence.hits
+    if _near(hits, "role", run.start - 3, run.start):
+        return True
+    if any(h.group == "speech" and run.end <= h.token < run.end + 3 for h in hits):
+        return True
+    # "according to X", "по словам X"
+    return any(h.group == "speech" and h.end_token <= run.start and
+               run.start - h.end_token <= 1 for h in hits)
+
+
+def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None) -> list[Person]:
+    """Persons named in one sentence who are not officials or speakers."""
+    m = matcher or build_matcher()
+    s = sentence if isinstance(sentence, Sentence) else read_sentence(sentence, m)
     found: list[Person] = []
-    run: list[str] = []
-    last_end = -1
-
-    def flush() -> None:
-        if run:
-            p = _person(run[:3] if len([t for t in run if len(t) > 2]) <= 3 else run[-3:],
-                        matcher)
-            if p is not None and all(p.key != q.key for q in found):
-                found.append(p)
-        run.clear()
-
-    for m in _TOKEN.finditer(sentence):
-        tok = m.group()
-        gap = sentence[last_end:m.start()] if last_end >= 0 else " "
-        is_initial = len(tok) == 2 and tok.endswith(".") and tok[0].isupper()
-        adjacent = gap.strip() == "" and "\n" not in gap
-        if is_initial or _is_name_token(tok, matcher):
-            if run and not adjacent:
-                flush()
-            run.append(tok)
-            if tok.endswith(".") and not is_initial:
-                flush()
-        else:
-            flush()
-        last_end = m.end()
-    flush()
+    for run in _runs(s, m):
+        if _speaker_or_official(s, run):
+            continue
+        # A run followed by "court"/"суд" names a court, not a person.
+        if run.end < len(s.tokens) and fold(s.tokens[run.end]) in ("court", "суд", "суда",
+                                                                    "суде", "судом", "суду"):
+            continue
+        person = _person_from_run(run, m)
+        if person is not None and all(person.key != q.key for q in found):
+            found.append(person)
     return found
 
 
-def _countries(folded: str, matcher: Matcher) -> tuple[str, ...]:
+def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
+    """A singular description standing for an unnamed individual."""
+    for hit in sentence.hits:
+        if hit.group != "described":
+            continue
+        if _near(sentence.hits, "role", hit.token - 1, hit.token + 1):
+            continue
+        noun = hit.name
+        # Russian plural forms are different words; English plurals do not match whole.
+        if morph.is_cyrillic_word(noun.split()[-1]) and _is_plural_ru(sentence.tokens,
+                                                                       hit.token):
+            continue
+        lead = [t for t in sentence.tokens[max(0, hit.token - 2):hit.token] if t.isalpha()]
+        display = " ".join([*lead, *sentence.tokens[hit.token:hit.end_token]])
+        key = f"~{surname_key(noun.split()[-1])}:{'-'.join(sorted(countries)) or 'xx'}"
+        return Person(display=display, key=key, given="")
+    return None
+
+
+def _is_plural_ru(tokens: Sequence[str], index: int) -> bool:
+    parses = morph.analyzer().parse(tokens[index].lower())
+    return bool(parses) and "plur" in parses[0].tag
+
+
+# ── countries, court, dates ─────────────────────────────────────────────────────
+
+
+def _countries(sents: Sequence[Sentence], kind: CaseKind | None) -> tuple[str, ...]:
+    """Origin/current location first, destination last."""
     first: dict[str, int] = {}
-    dest: set[str] = set()
-    for c in matcher.countries:
-        m = c.names.search(folded)
+    dest: list[str] = []
+    located: list[str] = []
+    people: list[str] = []
+    order = 0
+    for s in sents:
+        for h in sorted(s.hits, key=lambda h: h.token):
+            order += 1
+            if h.group in ("country", "city", "demonym", "to"):
+                first.setdefault(h.name, order)
+            if h.group == "to" and h.name not in dest:
+                dest.append(h.name)
+            elif h.group == "city" and h.name not in located:
+                located.append(h.name)
+            elif h.group == "demonym" and h.name not in people:
+                people.append(h.name)
+    if not first:
+        return ()
+    if not dest and kind in (CaseKind.EXTRADITION, CaseKind.DEPORTATION, CaseKind.EXPULSION):
+        # "a Tajik activist detained in Moscow faces extradition": home is the destination.
+        dest = [c for c in people if c not in located][:1]
+    origin = [c for c in located if c not in dest]
+    rest = sorted((c for c in first if c not in dest and c not in origin), key=first.__getitem__)
+    return tuple(origin + rest + dest)
+
+
+def _court(text: str) -> str | None:
+    for pattern in (_COURT_RU, _COURT_EN):
+        m = pattern.search(text)
         if m:
-            first[c.code] = m.start()
-            if c.to.search(folded):
-                dest.add(c.code)
-    origin = sorted((code for code in first if code not in dest), key=first.__getitem__)
-    return tuple(origin + sorted(dest, key=first.__getitem__))
+            court = m.group(0).strip()
+            return court.removeprefix("the ").removeprefix("The ")
+    return None
 
 
-def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
-    """Understand one item. Pure: the same title and text always give the same answer."""
-    m = matcher or build_matcher()
-    full = f"{title}\n\n{text}" if text else title
-    lang = detect_lang(full)
-    folded_full = fold(full)
-    kinds: Counter[CaseKind] = Counter()
-    triggers: list[str] = []
-    persons: list[Person] = []
-    for index, sent in enumerate([title, *sentences(text)]):
-        folded = fold(sent)
-        hit = index <= 1  # the title and the lead sentence always name the subject
-        for lex in m.lexicons:
-            for kind, pattern in lex.kinds.items():
-                for found in pattern.finditer(folded):
-                    kinds[kind] += 1
-                    triggers.append(found.group())
-                    hit = True
-            hit = hit or any(p.search(folded) for p in lex.stages.values())
-        if hit:
-            for p in extract_persons(sent, m):
-                if all(p.key != q.key for q in persons):
-                    persons.append(p)
-    if not kinds:
-        return Analysis(relevant=False, lang=lang, reason="no removal term")
-    vetoes = sorted({name for lex in m.lexicons for name, pat in lex.negative.items()
-                     if name in ("historical", "offtopic") and pat.search(folded_full)})
-    kind = _pick_kind(kinds)
-    stage = _stage(fold(title), m) or _stage(folded_full, m)
-    countries = _countries(folded_full, m)
-    if vetoes:
-        return Analysis(relevant=False, lang=lang, kind=kind, stage=stage,
-                        countries=countries, triggers=tuple(triggers),
-                        reason=f"context: {', '.join(vetoes)}")
-    if not persons:
-        return Analysis(relevant=False, lang=lang, kind=kind, stage=stage,
-                        countries=countries, triggers=tuple(triggers),
-                        reason="no identifiable person")
-    return Analysis(relevant=True, lang=lang, kind=kind, stage=stage,
-                    urgent=stage in URGENT_STAGES, persons=tuple(persons),
-                    countries=countries, triggers=tuple(triggers), reason="person at risk")
+def _dates(text: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            g = m.groups()
+            try:
+                if pattern is _DATE_PATTERNS[0]:
+                    day, month, year = int(g[0]), _MONTHS[g[1].lower()], g[2]
+                elif pattern is _DATE_PATTERNS[1]:
+                    day, month, year = int(g[1]), _MONTHS[g[0].lower()], g[2]
+                elif pattern is _DATE_PATTERNS[2]:
+                    day, month, year = int(g[0]), int(g[1]), g[2]
+                else:
+                    year, month, day = g[0], int(g[1]), int(g[2])
+            except (KeyError, ValueError):
+                continue
+            if not (1 <= day <= 31 and 1 <= month <= 12):
+                continue
+            iso = f"{year}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
+            if iso not in found:
+                found.append(iso)
+    return tuple(found)
+
+
+# ── the decision ────────────────────────────────────────────────────────────────
 
 
 def _pick_kind(kinds: Counter[CaseKind]) -> CaseKind:
@@ -250,9 +516,60 @@ def _pick_kind(kinds: Counter[CaseKind]) -> CaseKind:
     return next(k for k in _KIND_PRIORITY if removal.get(k) == best)
 
 
-def _stage(folded: str, m: Matcher) -> Stage | None:
-    found = [stage for lex in m.lexicons for stage, pat in lex.stages.items()
-             if pat.search(folded)]
-    if not found:
+def pick_stage(found: Iterable[Stage]) -> Stage | None:
+    """The stage a set of stage terms describes (see the module docstring, rule 5)."""
+    stages = set(found)
+    if not stages:
         return None
-    return max(found, key=lambda s: STAGE_RANK[s])
+    if Stage.REMOVED in stages:
+        return Stage.REMOVED
+    endings = stages & _ENDING
+    if endings:
+        return max(endings, key=lambda s: STAGE_RANK[s])
+    return max(stages, key=lambda s: STAGE_RANK[s])
+
+
+def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
+    """Understand one item. Pure: the same title and text always give the same answer."""
+    m = matcher or build_matcher()
+    full = f"{title}\n\n{text}" if text else title
+    lang = detect_lang(full)
+    sents = [read_sentence(s, m) for s in [title, *sentences(text)] if s.strip()]
+    kinds: Counter[CaseKind] = Counter()
+    triggers: list[str] = []
+    negatives: set[str] = set()
+    persons: list[Person] = []
+    for index, s in enumerate(sents):
+        negatives.update(s.names("neg"))
+        for name in s.names("kind"):
+            kinds[CaseKind(name)] += 1
+            triggers.append(name)
+        if s.triggers or index <= 1:
+            for p in extract_persons(s, m):
+                if all(p.key != q.key for q in persons):
+                    persons.append(p)
+    if not kinds:
+        return Analysis(relevant=False, lang=lang, reason="no removal term")
+    kind = _pick_kind(kinds)
+    title_stages = [Stage(n) for n in sents[0].names("stage")] if sents else []
+    stage = pick_stage(title_stages) or pick_stage(
+        Stage(n) for s in sents for n in s.names("stage"))
+    countries = _countries(sents, kind)
+    court = _court(full)
+    dates = _dates(full)
+    base = Analysis(relevant=False, lang=lang, kind=kind, stage=stage, countries=countries,
+                    triggers=tuple(triggers), court=court, dates=dates)
+    vetoes = sorted(negatives & _VETO_ALWAYS)
+    if vetoes:
+        return replace(base, reason=f"context: {', '.join(vetoes)}")
+    if not persons:
+        soft = sorted(negatives & _VETO_UNNAMED)
+        if soft:
+            return replace(base, reason=f"context: {', '.join(soft)}")
+        described = next((d for s in sents if s.triggers
+                          if (d := _described(s, countries)) is not None), None)
+        if described is None:
+            return replace(base, reason="no identifiable person")
+        persons = [described]
+    return replace(base, relevant=True, urgent=stage in URGENT_STAGES, persons=tuple(persons),
+                   reason="person at risk")

@@ -128,6 +128,8 @@ class Analysis:
     countries: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
     reason: str = ""
+    court: str | None = None
+    dates: tuple[str, ...] = ()   # ISO dates mentioned ("2022-12-28", or "--12-28" without a year)
 
 
 @dataclass(frozen=True, slots=True)
