@@ -304,7 +304,9 @@ def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
     runs: list[_Run] = []
     i = 0
     while i < len(toks):
-        start, words, initials = i, [], []
+        start = i
+        words: list[str] = []
+        initials: list[str] = []
         while i < len(toks):
             strong = _is_name_word(toks[i], matcher)
             weak = not strong and _is_weak_name_word(toks, i, matcher) and (
