@@ -58,6 +58,7 @@ def render_card(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
         f"<b>{headline(case)}</b>",
         f"<b>{escape(' / '.join(case.persons) or 'name unknown')}</b>",
         f"Stage: {escape(stage_label(case.stage))} (updated {_when(case.updated)})",
+        *([f"Court: {escape(case.court)}"] if case.court else []),
         f"Sources: {len(outlets)} outlet(s), {len(case.items)} report(s)"
         + (f" in {escape(', '.join(langs))}" if langs else ""),
         f"First seen: {_when(case.first_seen)}",

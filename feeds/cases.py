@@ -49,6 +49,7 @@ class CaseFields:
     urgent: bool
     persons: tuple[str, ...]
     countries: tuple[str, ...]
+    court: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,23 +97,24 @@ def decide(
         return CaseDecision(
             change=Change.NEW, case_id=None, person_key=person.key, person_given=person.given,
             kind=analysis.kind, stage=analysis.stage, urgent=analysis.urgent,
-            persons=names, countries=analysis.countries, at=now)
+            persons=names, countries=analysis.countries, court=analysis.court, at=now)
     stage, escalated = _merge_stage(case.stage, analysis.stage)
     persons = case.persons + tuple(n for n in names if n not in case.persons)
     countries = case.countries + tuple(c for c in analysis.countries if c not in case.countries)
     kind = case.kind if case.kind not in (None, CaseKind.ASYLUM) else analysis.kind or case.kind
     urgent = stage in URGENT_STAGES if stage is not None else case.urgent
+    court = analysis.court if escalated and analysis.court else case.court or analysis.court
     if escalated:
         change = Change.ESCALATE
-    elif (stage, persons, countries, kind, urgent) != (
-            case.stage, case.persons, case.countries, case.kind, case.urgent):
+    elif (stage, persons, countries, kind, urgent, court) != (
+            case.stage, case.persons, case.countries, case.kind, case.urgent, case.court):
         change = Change.UPDATE
     else:
         change = Change.QUIET
     return CaseDecision(
         change=change, case_id=case.id, person_key=case.person_key,
         person_given=case.person_given or person.given, kind=kind, stage=stage, urgent=urgent,
-        persons=persons, countries=countries, at=now)
+        persons=persons, countries=countries, court=court, at=now)
 
 
 def _merge_stage(old: Stage | None, new: Stage | None) -> tuple[Stage | None, bool]:

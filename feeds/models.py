@@ -157,6 +157,7 @@ class CaseView:
     items: tuple[ItemView, ...] = ()
     tracks: tuple[str, ...] = ()
     claimed_by: str | None = None
+    court: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from feeds.errors import FetchError, ParseError, UnsafeURLError
 from feeds.fetch import Fetcher, FetchOutcome
 from feeds.match import analyze, build_matcher
 from feeds.models import Analysis, Entry, FeedInfo, FeedKind, ItemOutcome
+from feeds.neardup import signature
 from feeds.parse import Parsed, parse
 from storage import NewItem, Store
 
@@ -72,9 +73,11 @@ def next_poll_after_failure(now: datetime, interval: int, failures: int,
     return now + backoff
 
 
-def _analyze_all(entries: Sequence[Entry]) -> list[Analysis]:
+def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int, ...]]]:
+    """Match each entry and compute its MinHash signature (CPU-bound: worker thread)."""
     matcher = build_matcher()
-    return [analyze(e.title, e.text, matcher) for e in entries]
+    return [(analyze(e.title, e.text, matcher), signature(f"{e.title}\n{e.text}"))
+            for e in entries]
 
 
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
@@ -93,10 +96,10 @@ async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str]
     for entry, h in zip(stamped, hashes, strict=True):
         if h not in known:
             fresh.setdefault(h, entry)      # the same URL twice in one feed counts once
-    analyses = await asyncio.to_thread(_analyze_all, list(fresh.values()))
+    understood = await asyncio.to_thread(_understand_all, list(fresh.values()))
     batch = [NewItem(entry=e, analysis=a, url_hash=h,
-                     content_hash=content_hash(e.title, e.text))
-             for (h, e), a in zip(fresh.items(), analyses, strict=True)]
+                     content_hash=content_hash(e.title, e.text), signature=sig)
+             for (h, e), (a, sig) in zip(fresh.items(), understood, strict=True)]
     outcomes = await store.record_items(batch, feed_id=feed_id, now=now, chat_ids=chat_ids,
                                         decide=decide) if batch else []
     new = [(o, n) for o, n in zip(outcomes, batch, strict=True) if o.new]

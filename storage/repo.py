@@ -11,7 +11,9 @@ Must not decide anything itself (see ``storage`` package docstring).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from feeds import neardup
 from feeds.cases import CaseDecision, CaseState, Change
 from feeds.errors import StorageError
 from feeds.models import (
@@ -39,13 +42,14 @@ from feeds.models import (
     StoredItem,
     Track,
 )
-from storage.db import create_engine, migrate
+from storage.db import create_engine, is_memory, migrate
 from storage.tables import (
     AuditRow,
     CardMessageRow,
     CaseEventRow,
     CaseRow,
     FeedRow,
+    ItemBandRow,
     ItemRow,
     MemberRow,
     OutboxRow,
@@ -63,6 +67,7 @@ class NewItem:
     analysis: Analysis
     url_hash: str
     content_hash: str
+    signature: tuple[int, ...] = ()
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -93,28 +98,38 @@ def _case_state(row: CaseRow) -> CaseState:
         id=row.id, person_key=row.person_key, person_given=row.person_given,
         kind=CaseKind(row.kind) if row.kind else None,
         stage=Stage(row.stage) if row.stage else None, urgent=row.urgent,
-        persons=tuple(row.persons), countries=tuple(row.countries))
+        persons=tuple(row.persons), countries=tuple(row.countries), court=row.court)
 
 
 class Store:
     """Async access to the database; create with ``await Store.open(url)``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, serialise: bool = False) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # An in-memory database is one shared connection: concurrent transactions on
+        # it would interleave (one's rollback undoing the other's writes), so they
+        # take turns. File and server databases have a connection per session.
+        self._turn = asyncio.Lock() if serialise else None
 
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect, create the SQLite folder if needed, and migrate to the newest schema."""
         engine = create_engine(url)
         await migrate(engine)
-        return cls(engine)
+        return cls(engine, serialise=is_memory(url))
 
     async def close(self) -> None:
         await self.engine.dispose()
 
-    def _session(self) -> AsyncSession:
-        return self._sessions()
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self._turn is None:
+            async with self._sessions() as session:
+                yield session
+            return
+        async with self._turn, self._sessions() as session:
+            yield session
 
     async def _insert_ignore(self, session: AsyncSession, table: Any,
                              values: dict[str, Any], keys: list[str]) -> int:
@@ -224,55 +239,75 @@ class Store:
         chats = list(chat_ids)
         try:
             async with self._session() as session, session.begin():
-                return [await self._record_item(session, feed_id, n.entry, n.analysis,
-                                                n.url_hash, n.content_hash, now, chats, decide)
+                return [await self._record_item(session, feed_id, n, now, chats, decide)
                         for n in batch]
         except IntegrityError:
-            return [await self.record_item(
-                feed_id=feed_id, entry=n.entry, analysis=n.analysis, url_hash=n.url_hash,
-                content_hash=n.content_hash, now=now, chat_ids=chats, decide=decide)
-                for n in batch]
+            return [await self.record_item(n, feed_id=feed_id, now=now, chat_ids=chats,
+                                           decide=decide) for n in batch]
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot store {len(batch)} items: {exc}") from exc
 
-    async def record_item(
-        self, *, feed_id: int | None, entry: Entry, analysis: Analysis, url_hash: str,
-        content_hash: str, now: datetime, chat_ids: Iterable[int], decide: Decide,
-    ) -> ItemOutcome:
+    async def record_item(self, new: NewItem, *, feed_id: int | None, now: datetime,
+                          chat_ids: Iterable[int], decide: Decide) -> ItemOutcome:
         """Store one entry and apply its case decision, in one transaction."""
         try:
             async with self._session() as session, session.begin():
-                return await self._record_item(
-                    session, feed_id, entry, analysis, url_hash, content_hash, now,
-                    list(chat_ids), decide)
+                return await self._record_item(session, feed_id, new, now, list(chat_ids),
+                                               decide)
         except IntegrityError:
             # Another poller stored the same URL between our check and our insert.
             async with self._session() as session:
                 row = (await session.execute(
-                    select(ItemRow).where(col(ItemRow.url_hash) == url_hash))).scalar_one()
+                    select(ItemRow).where(col(ItemRow.url_hash) == new.url_hash))
+                ).scalar_one()
                 assert row.id is not None
                 return ItemOutcome(item_id=row.id, new=False, duplicate_of=None,
                                    case_id=row.case_id, change=None)
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot store item {entry.url}: {exc}") from exc
+            raise StorageError(f"cannot store item {new.entry.url}: {exc}") from exc
 
-    async def _record_item(
-        self, session: AsyncSession, feed_id: int | None, entry: Entry, analysis: Analysis,
-        url_hash: str, content_hash: str, now: datetime, chat_ids: list[int], decide: Decide,
-    ) -> ItemOutcome:
-        known = (await session.execute(
-            select(ItemRow).where(col(ItemRow.url_hash) == url_hash))).scalar_one_or_none()
+    async def _find_original(self, session: AsyncSession, new: NewItem) -> ItemRow | None:
+        """The kept item this one copies: the same content hash, else a near duplicate
+        among the items sharing a MinHash band (decided by ``feeds.neardup.is_copy``)."""
+        exact = (await session.execute(
+            select(ItemRow).where(col(ItemRow.content_hash) == new.content_hash,
+                                  col(ItemRow.duplicate_of_id).is_(None))
+            .order_by(col(ItemRow.id)).limit(1))).scalar_one_or_none()
+        if exact is not None or not new.signature:
+            return exact
+        ids = list((await session.execute(
+            select(ItemBandRow.item_id).where(col(ItemBandRow.band).in_(
+                neardup.band_keys(new.signature))).distinct())).scalars())
+        if not ids:
+            return None
+        persons = frozenset(p.key for p in new.analysis.persons)
+        length = len(new.entry.title) + len(new.entry.text)
+        best: tuple[float, ItemRow] | None = None
+        for row in (await session.execute(select(ItemRow).where(col(ItemRow.id).in_(ids)))
+                    ).scalars():
+            if row.signature is None or row.duplicate_of_id is not None:
+                continue
+            sim = neardup.similarity(new.signature, neardup.unpack(row.signature))
+            if neardup.is_copy(sim, length, persons, frozenset(row.person_keys)) and (
+                    best is None or sim > best[0]):
+                best = (sim, row)
+        return best[1] if best else None
+
+    async def _record_item(self, session: AsyncSession, feed_id: int | None, new: NewItem,
+                           now: datetime, chat_ids: list[int], decide: Decide) -> ItemOutcome:
+        entry, analysis = new.entry, new.analysis
+        known = (await session.execute(select(ItemRow).where(
+            col(ItemRow.url_hash) == new.url_hash))).scalar_one_or_none()
         if known is not None:
             assert known.id is not None
             return ItemOutcome(item_id=known.id, new=False, duplicate_of=None,
                                case_id=known.case_id, change=None)
-        original = (await session.execute(
-            select(ItemRow).where(col(ItemRow.content_hash) == content_hash,
-                                  col(ItemRow.duplicate_of_id).is_(None))
-            .order_by(col(ItemRow.id)).limit(1))).scalar_one_or_none()
+        original = await self._find_original(session, new)
         item = ItemRow(
-            feed_id=feed_id, url=entry.url, url_hash=url_hash, guid=entry.guid,
-            content_hash=content_hash, title=entry.title, text=entry.text, source=entry.source,
+            feed_id=feed_id, url=entry.url, url_hash=new.url_hash, guid=entry.guid,
+            content_hash=new.content_hash, title=entry.title, text=entry.text,
+            source=entry.source, court=analysis.court, dates=list(analysis.dates),
+            signature=neardup.pack(new.signature) if new.signature else None,
             lang=analysis.lang, published=entry.published or now, first_seen=now,
             relevant=analysis.relevant, kind=analysis.kind.value if analysis.kind else None,
             stage=analysis.stage.value if analysis.stage else None, urgent=analysis.urgent,
@@ -286,6 +321,9 @@ class Store:
         if original is not None:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=original.url,
                                case_id=original.case_id, change=None)
+        if new.signature:
+            session.add_all(ItemBandRow(band=band, item_id=item.id)
+                            for band in neardup.band_keys(new.signature))
         if not analysis.relevant:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
                                change=None)
@@ -330,6 +368,7 @@ class Store:
         case.stage = d.stage.value if d.stage else None
         case.urgent = d.urgent
         case.persons, case.countries = list(d.persons), list(d.countries)
+        case.court = d.court
         case.updated = now
         await session.flush()
         return case
@@ -354,7 +393,7 @@ class Store:
                                      lang=i.lang, published=_utc(i.published),
                                      first_seen=_utc_now_required(i.first_seen))
                             for i in items),
-                claimed_by=case.claimed_by_name)
+                claimed_by=case.claimed_by_name, court=case.court)
 
     async def items(self, since: datetime | None = None) -> list[StoredItem]:
         """Stored items, oldest first (``since`` filters by first seen)."""

@@ -8,6 +8,9 @@ Uniqueness constraints carry the idempotency guarantees:
   once, so a re-run of the pipeline after a crash cannot queue it again;
 - ``card_message (case_id, chat_id)`` unique: one posted card per case per chat.
 
+``item_band`` indexes the MinHash band keys of kept items (``feeds.neardup``), so a
+syndicated copy finds its original with one indexed query.
+
 Timestamps are stored timezone-aware in UTC (SQLite returns them naive; ``repo``
 re-attaches UTC).
 """
@@ -17,7 +20,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -60,6 +71,7 @@ class CaseRow(SQLModel, table=True):
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     claimed_by_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     claimed_by_name: str | None = Field(default=None, sa_column=Column(Text))
+    court: str | None = Field(default=None, sa_column=Column(Text))
     first_seen: datetime | None = _ts(nullable=False)
     updated: datetime | None = _ts(nullable=False)
 
@@ -89,6 +101,19 @@ class ItemRow(SQLModel, table=True):
     countries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
     duplicate_of_id: int | None = Field(default=None, foreign_key="item.id")
+    court: str | None = Field(default=None, sa_column=Column(Text))
+    dates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class ItemBandRow(SQLModel, table=True):
+    """MinHash LSH band keys of kept items: the near-duplicate candidate index."""
+
+    __tablename__ = "item_band"
+
+    id: int | None = Field(default=None, primary_key=True)
+    band: str = Field(max_length=24, index=True)
+    item_id: int = Field(foreign_key="item.id", index=True, ondelete="CASCADE")
 
 
 class CaseEventRow(SQLModel, table=True):

@@ -97,3 +97,46 @@ async def test_languages_merge_and_escalation_queues_reply(store: Store) -> None
     assert [o.change for o in r2.outcomes if o.change] == ["escalate"]
     leased = await store.lease_outbox(T0 + timedelta(hours=2))
     assert [m.kind.value for m in leased] == ["new_card", "update_card", "escalation"]
+
+
+def _rss(items: list[tuple[str, str, str]]) -> bytes:
+    body = "".join(f"<item><title>{t}</title><link>{u}</link><description>{d}</description>"
+                   f"</item>" for u, t, d in items)
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T"
+            f"</title>{body}</channel></rss>").encode()
+
+
+STORY = ("Костанайский областной суд отклонил жалобу Михаила Жилина на отказ в "
+         "предоставлении статуса беженца. В тот же день было вынесено решение о депортации. "
+         "Адвокаты опасаются, что Жилина могут передать России в ближайшие дни, и готовят "
+         "обращение в Комитет ООН по правам человека.")
+
+
+async def test_near_duplicate_reprint_is_one_item(store: Store) -> None:
+    """A reprint with a changed headline and an added source line is a duplicate of the
+    original (MinHash), not a second report; a rewrite by another outlet is not."""
+    await ingest(store, body=_rss([("http://a.test/1", "Суд отклонил апелляцию Жилина", STORY)]),
+                 url="http://a.test/rss", chat_ids=[-1], now=T0)
+    reprint = STORY.replace("В тот же день", "В тот же самый день") + " Источник: 24.kg"
+    rewrite = ("Михаил Жилин, бежавший от мобилизации офицер, проиграл апелляцию в Костанае; "
+               "ему грозит депортация в Россию.")
+    await ingest(store, body=_rss([("http://b.test/9", "Жилину отказали: суд", reprint),
+                                   ("http://c.test/5", "Жилин проиграл апелляцию", rewrite)]),
+                 url="http://b.test/rss", chat_ids=[-1], now=T0)
+    by_url = {i.url: i for i in await store.items()}
+    assert by_url["http://b.test/9"].duplicate_of == "http://a.test/1"
+    assert by_url["http://c.test/5"].duplicate_of is None
+    assert by_url["http://c.test/5"].case_id == by_url["http://a.test/1"].case_id
+
+
+async def test_template_rows_for_different_people_are_not_duplicates(store: Store) -> None:
+    """Two registry rows from one template, for different people, stay two items and two
+    cases even though their texts are 70 % the same."""
+    row = ("Дело об административном правонарушении, ст. 18.8 ч.3.1 КоАП РФ: {name}, "
+           "гражданин Узбекистана — штраф с административным выдворением")
+    body = _rss([("http://court.test/#row-1", "5-1201/2023", row.format(name="Турсунов А.Б.")),
+                 ("http://court.test/#row-2", "5-1202/2023", row.format(name="Каримов Р.С."))])
+    await ingest(store, body=body, url="http://court.test/", chat_ids=[-1], now=T0)
+    items = await store.items()
+    assert [i.duplicate_of for i in items] == [None, None]
+    assert len({i.case_id for i in items}) == 2
