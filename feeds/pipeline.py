@@ -89,7 +89,16 @@ async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str]
     ones are stored, decided and queued in one transaction.
     """
     parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind)
-    stamped = [_stamped(e, now) for e in parsed.entries]
+    report = await ingest_entries(store, parsed.entries, url=url, feed_id=feed_id,
+                                  chat_ids=chat_ids, now=now)
+    return parsed, report
+
+
+async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
+                         feed_id: int | None = None, chat_ids: Sequence[int] = (),
+                         now: datetime) -> SourceReport:
+    """dedup (known URLs skipped) → match → case → outbox for parsed entries."""
+    stamped = [_stamped(e, now) for e in entries]
     hashes = [url_hash(e.url) for e in stamped]
     known = await store.known_urls(hashes)
     fresh: dict[str, Entry] = {}
@@ -103,8 +112,8 @@ async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str]
     outcomes = await store.record_items(batch, feed_id=feed_id, now=now, chat_ids=chat_ids,
                                         decide=decide) if batch else []
     new = [(o, n) for o, n in zip(outcomes, batch, strict=True) if o.new]
-    return parsed, SourceReport(
-        url=url, feed_id=feed_id, entries=len(parsed.entries), new_items=len(new),
+    return SourceReport(
+        url=url, feed_id=feed_id, entries=len(entries), new_items=len(new),
         relevant=sum(1 for _, n in new if n.analysis.relevant),
         queued=sum(o.queued for o in outcomes), outcomes=tuple(outcomes))
 
