@@ -62,8 +62,8 @@ _WHOLE_WORD_GROUPS = frozenset({"described", "role", "speech", "city", "demonym"
 _ENDING = frozenset({Stage.RELEASED, Stage.REFUSED})
 # Lemmas erase tense, so these are matched only as written (see lexicon/README.md).
 _SURFACE_ONLY_STAGES = frozenset({Stage.REMOVED.value, Stage.RELEASED.value})
-_VETO_ALWAYS = frozenset({"historical", "offtopic"})
-_VETO_UNNAMED = frozenset({"aggregate", "policy", "explainer"})
+_VETO_ALWAYS = frozenset({"historical", "offtopic", "explainer"})
+_VETO_UNNAMED = frozenset({"aggregate", "policy"})
 _BETWEEN_INITIALS = re.compile(r"(?<=\b\w\.) (?=\w\.)")
 _MONTHS = {
     **{m: i for i, m in enumerate(
@@ -119,11 +119,39 @@ def tokens_of(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _view(tokens: Sequence[str], lemmas: bool) -> str:
+_EN_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""))
+
+
+def _en_stem(word: str) -> str:
+    """Strip English inflection (orders/ordered/ordering → order); derivation stays."""
+    if len(word) <= 4 or not word.isascii() or not word.isalpha():
+        return word
+    stem = word
+    for suffix, repl in _EN_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)] + repl
+            if suffix in ("ed", "ing") and len(stem) > 3 and stem[-1] == stem[-2]:
+                stem = stem[:-1]                          # stopped → stop
+            break
+    # approve / approves / approved → approv: one stem whatever the ending
+    return stem[:-1] if len(stem) > 4 and stem.endswith("e") else stem
+
+
+def _base(word: str) -> str:
+    """The dictionary-like form of a folded word: Russian lemma or English stem."""
+    return morph.lemma(word) if morph.is_cyrillic_word(word) else _en_stem(word)
+
+
+def _view(tokens: Sequence[str], lemmas: bool) -> tuple[str, list[int]]:
+    """The view's text (words joined by single spaces) and each token's offset in it."""
     folded = [fold(t) for t in tokens]
     if lemmas:
-        folded = [morph.lemma(t) for t in folded]
-    return " ".join(folded)
+        folded = [_base(t) for t in folded]
+    starts, pos = [], 0
+    for word in folded:
+        starts.append(pos)
+        pos += len(word) + 1
+    return " ".join(folded), starts
 
 
 def _pattern_views(pattern: str, *, surface_only: bool = False) -> set[str]:
@@ -137,7 +165,8 @@ def _pattern_views(pattern: str, *, surface_only: bool = False) -> set[str]:
         return set()
     if surface_only:
         return {" ".join(toks)}
-    lemmatised = [morph.lemma(t) if (i < len(toks) - 1 or morph.known(t)) else t
+    lemmatised = [_base(t) if (i < len(toks) - 1 or not morph.is_cyrillic_word(t)
+                               or morph.known(t)) else t
                   for i, t in enumerate(toks)]
     return {" ".join(toks), " ".join(lemmatised)}
 
@@ -145,6 +174,10 @@ def _pattern_views(pattern: str, *, surface_only: bool = False) -> set[str]:
 def _read_toml(name: str) -> dict[str, object]:
     data = resources.files("feeds").joinpath("lexicon", name).read_text(encoding="utf-8")
     return tomllib.loads(data)
+
+
+GAP = " … "
+MAX_GAP = 3
 
 
 def _entries() -> Iterable[tuple[str, str, str]]:
@@ -183,6 +216,14 @@ def build_matcher() -> Matcher:
     blockers: set[str] = set()
     for group, name, pattern in _entries():
         surface_only = group == "stage" and name in _SURFACE_ONLY_STAGES
+        parts = [p for p in pattern.replace("...", "…").split("…") if p.strip()]
+        if len(parts) == 2:
+            # A gapped pattern: its halves are found separately and joined in _search.
+            for index, part in enumerate(parts):
+                for view in _pattern_views(part.strip(), surface_only=surface_only):
+                    payloads.setdefault(view, set()).add(
+                        (f"gap{index}", f"{group}|{name}|{pattern}"))
+            continue
         for view in _pattern_views(pattern, surface_only=surface_only):
             payloads.setdefault(view, set()).add((group, name))
             if " " not in view and group in ("kind", "stage", "country", "city", "demonym"):
@@ -238,19 +279,32 @@ class Sentence:
 
 def read_sentence(text: str, matcher: Matcher) -> Sentence:
     tokens = tokens_of(text)
-    starts, pos = [], 0
-    for tok in tokens:
-        starts.append(pos)
-        pos += len(tok) + 1
     seen: set[tuple[str, str, int]] = set()
     sentence = Sentence(text=text, tokens=tokens)
     for lemmas in (False, True):
-        for hit in _search(_view(tokens, lemmas), starts, matcher):
+        view, starts = _view(tokens, lemmas)
+        view_hits = _search(view, starts, matcher)
+        for hit in view_hits + _join_gaps(view_hits):
+            if hit.group.startswith("gap"):
+                continue
             key = (hit.group, hit.name, hit.token)
             if key not in seen:
                 seen.add(key)
                 sentence.hits.append(hit)
     return sentence
+
+
+def _join_gaps(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits of gapped patterns: the second half within MAX_GAP tokens after the first."""
+    firsts = [h for h in hits if h.group == "gap0"]
+    joined = []
+    for second in (h for h in hits if h.group == "gap1"):
+        for first in firsts:
+            if first.name == second.name and 0 <= second.token - first.end_token <= MAX_GAP:
+                group, name, _ = first.name.split("|", 2)
+                joined.append(Hit(group=group, name=name, token=first.token,
+                                  end_token=second.end_token))
+    return joined
 
 
 # ── persons ──────────────────────────────────────────────────────────────────────
@@ -299,8 +353,33 @@ def _is_weak_name_word(toks: Sequence[str], i: int, matcher: Matcher) -> bool:
             and morph.name_role(tok) is morph.NameRole.OTHER)
 
 
+_NOT_NAME_GROUPS = frozenset({"kind", "stage", "neg", "described", "role", "speech",
+                              "country", "city", "demonym", "to"})
+
+
+def _covered(sentence: Sentence) -> set[int]:
+    """Tokens inside a lexicon hit: words of the vocabulary, never parts of a name."""
+    covered: set[int] = set()
+    for h in sentence.hits:
+        if h.group in _NOT_NAME_GROUPS:
+            covered.update(range(h.token, h.end_token))
+    return covered
+
+
+def title_case(tokens: Sequence[str]) -> bool:
+    """A Title Case Headline: most words of four letters or more are capitalised."""
+    long = [t for t in tokens if len(t) >= 4 and t.isalpha()]
+    return len(long) >= 3 and sum(t[0].isupper() for t in long) / len(long) >= 0.7
+
+
 def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
-    toks = sentence.tokens
+    toks = list(sentence.tokens)
+    for index in _covered(sentence):
+        toks[index] = toks[index].lower()       # a vocabulary word breaks a name run
+    for index in range(len(toks) - 1):
+        # Registry style "AKHMEDOVSKY D.": an upper-case surname before initials.
+        if toks[index].isupper() and len(toks[index]) >= 4 and _is_initial(toks, index + 1):
+            toks[index] = toks[index].capitalize()
     runs: list[_Run] = []
     i = 0
     while i < len(toks):
@@ -331,6 +410,15 @@ def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
     return runs
 
 
+def _single_surname(word: str) -> bool:
+    """A lone capitalised word that is a surname (Жилина, Zhilin), not an outlet or place."""
+    if morph.is_cyrillic_word(word):
+        role = morph.name_role(word)
+        return role is morph.NameRole.SURNAME or (
+            role is morph.NameRole.UNKNOWN and bool(SURNAME_SHAPE.search(word)))
+    return bool(SURNAME_SHAPE.search(word))
+
+
 def _looks_like_surname(word: str) -> bool:
     if morph.is_cyrillic_word(word):
         return morph.name_role(word) in (morph.NameRole.SURNAME, morph.NameRole.UNKNOWN) \
@@ -338,13 +426,17 @@ def _looks_like_surname(word: str) -> bool:
     return bool(SURNAME_SHAPE.search(word))
 
 
-def _person_from_run(run: _Run, matcher: Matcher) -> Person | None:
+def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False) -> Person | None:
     words = list(run.words)
     if len(words) > 3:
         words = words[-3:]
-    if len(words) == 1 and not run.initials and not _looks_like_surname(words[0]):
-        return None
     cyrillic = all(morph.is_cyrillic_word(w) for w in words)
+    if len(words) == 1 and not run.initials and not _single_surname(words[0]):
+        return None
+    if not cyrillic and not run.initials and not (
+            any(fold(w) in matcher.given_names for w in words)
+            or any(SURNAME_SHAPE.search(w) for w in words)) and (titled or len(words) < 2):
+        return None     # "Fled Mobilization", "Diplomats Over": Title Case, not a name
     if cyrillic:
         roles = [morph.name_role(w) for w in words]
         surname = next((w for w, r in zip(words, roles, strict=True)
@@ -394,6 +486,10 @@ def _speaker_or_official(sentence: Sentence, run: _Run) -> bool:
     hits = sentence.hits
     if _near(hits, "role", run.start - 3, run.start):
         return True
+    # "Ilkhom Karimov, head of the agency, said": an apposition naming an office.
+    if run.end < len(sentence.tokens) and sentence.tokens[run.end] == "," and \
+            _near(hits, "role", run.end + 1, run.end + 4):
+        return True
     if any(h.group == "speech" and run.end <= h.token < run.end + 3 for h in hits):
         return True
     # "according to X", "по словам X"
@@ -405,6 +501,7 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None) ->
     """Persons named in one sentence who are not officials or speakers."""
     m = matcher or build_matcher()
     s = sentence if isinstance(sentence, Sentence) else read_sentence(sentence, m)
+    titled = title_case(s.tokens)
     found: list[Person] = []
     for run in _runs(s, m):
         if _speaker_or_official(s, run):
@@ -413,7 +510,7 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None) ->
         if run.end < len(s.tokens) and fold(s.tokens[run.end]) in ("court", "суд", "суда",
                                                                     "суде", "судом", "суду"):
             continue
-        person = _person_from_run(run, m)
+        person = _person_from_run(run, m, titled=titled)
         if person is not None and all(person.key != q.key for q in found):
             found.append(person)
     return found
@@ -421,8 +518,10 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None) ->
 
 def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
     """A singular description standing for an unnamed individual."""
+    phrase_tokens = {t for h in sentence.hits if h.group in ("kind", "stage")
+                     for t in range(h.token, h.end_token)}
     for hit in sentence.hits:
-        if hit.group != "described":
+        if hit.group != "described" or hit.token in phrase_tokens:
             continue
         if _near(sentence.hits, "role", hit.token - 1, hit.token + 1):
             continue
@@ -527,7 +626,8 @@ def pick_stage(found: Iterable[Stage]) -> Stage | None:
         return Stage.REMOVED
     endings = stages & _ENDING
     if endings:
-        return max(endings, key=lambda s: STAGE_RANK[s])
+        # A refusal is the decision; a release usually follows from it.
+        return Stage.REFUSED if Stage.REFUSED in endings else Stage.RELEASED
     return max(stages, key=lambda s: STAGE_RANK[s])
 
 
@@ -542,11 +642,19 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
     negatives: set[str] = set()
     persons: list[Person] = []
     for index, s in enumerate(sents):
-        negatives.update(s.names("neg"))
+        if index == 0 or s.triggers:
+            negatives.update(s.names("neg"))      # context far from the story is noise
         for name in s.names("kind"):
             kinds[CaseKind(name)] += 1
             triggers.append(name)
         if s.triggers or index <= 1:
+            for p in extract_persons(s, m):
+                if all(p.key != q.key for q in persons):
+                    persons.append(p)
+    if kinds and not persons:
+        # The subject may be named in a sentence without the removal words ("He was
+        # detained…" after "Mikhail Zhilin, an officer who fled mobilisation, …").
+        for s in sents:
             for p in extract_persons(s, m):
                 if all(p.key != q.key for q in persons):
                     persons.append(p)

@@ -33,7 +33,7 @@ _CYR2LAT = {
     "я": "ya",
     # Kazakh, Kyrgyz, Uzbek and Tajik letters
     "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h",
-    "і": "i", "ў": "o", "ҳ": "h", "ҷ": "j", "ӣ": "i", "ӯ": "u",
+    "і": "i", "ў": "u", "ҳ": "h", "ҷ": "j", "ӣ": "i", "ӯ": "u",
 }
 
 # Ordered rewrites from any Latin scheme to the skeleton. Iotated vowels first, so
@@ -46,8 +46,20 @@ _SKELETON_RULES: tuple[tuple[str, str], ...] = (
     ("ya", "a"), ("ia", "a"),
     ("ye", "e"), ("yo", "o"),
     ("dzh", "j"), ("zh", "j"), ("dj", "j"),
-    ("kh", "h"), ("x", "h"), ("q", "k"), ("gh", "g"), ("ts", "c"), ("tz", "c"),
+    ("kh", "h"), ("x", "ks"), ("q", "k"), ("gh", "g"), ("ts", "c"), ("tz", "c"),
     ("w", "v"), ("y", "i"), ("ii", "i"),
+    # Г is H in Ukrainian and Belarusian names (Hrynkevich = Гринкевич): fold g into h.
+    ("g", "h"),
+)
+# Applied before the rules above: Uzbek o' (ў) is Russian у (O'ktamov = Уктамов);
+# Latin yo after a consonant is ё, which Russian spelling writes е (Fomichyov = Фомичев);
+# x starting a word is Uzbek Х (Xasanov = Хасанов), elsewhere the "ks" of Alexei.
+_PRE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"o['‘’ʻ`]"), "u"),
+    (re.compile(r"g['‘’ʻ`]"), "g"),
+    (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])yo"), "e"),
+    (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])io(?=[a-z])"), "e"),
+    (re.compile(r"^x"), "h"),
 )
 _DOUBLE = re.compile(r"(.)\1+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -88,7 +100,11 @@ def transliterate(text: str) -> str:
 
 def skeleton(latin: str) -> str:
     """Fold a Latin spelling to the scheme-independent skeleton."""
-    out = _strip_marks(latin.lower()).replace("'", "").replace("`", "").replace("-", "")
+    out = _strip_marks(latin.lower())
+    for pattern, repl in _PRE_RULES:
+        out = pattern.sub(repl, out)
+    out = out.replace("'", "").replace("`", "").replace("’", "").replace("ʻ", "")
+    out = out.replace("‘", "").replace("-", "")
     for old, new in _SKELETON_RULES:
         out = out.replace(old, new)
     return _DOUBLE.sub(r"\1", out)
@@ -182,19 +198,24 @@ def mentions(query: NameQuery, text: str) -> bool:
     such as Жилинский never matches Жилин). When the query has an initial and the
     text gives a first name or initials next to the surname — before it (``М.А.
     Жилин``, ``Михаил Александрович Жилин``) or after it (``Жилин М.А.``,
-    ``Жилин Михаил``) — the initials must agree. Patronymics are skipped, and in
-    Title Case Headlines neighbours do not veto.
+    ``Жилин Михаил``) — the initials must agree. A bare surname stands for the person
+    the text names in full elsewhere. Patronymics are skipped, and in Title Case
+    Headlines neighbours do not count.
     """
     tokens = words(text)
-    for i, tok in enumerate(tokens):
-        if not tok[:1].isupper() or surname_key(tok) != query.key:
+    places = [i for i, tok in enumerate(tokens)
+              if tok[:1].isupper() and surname_key(tok) == query.key]
+    if not places:
+        return False
+    if not query.initial:
+        return True
+    attached: set[str] = set()
+    for i in places:
+        if _title_case_around(tokens, i):
             continue
-        if not query.initial:
-            return True
-        given = [g for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
-        if not given or query.initial in given or _title_case_around(tokens, i):
-            return True
-    return False
+        attached.update(g for g in (_given_before(tokens, i), _given_after(tokens, i)) if g)
+    # A bare "Karimov" means the Karimov the text names in full elsewhere.
+    return not attached or query.initial in attached
 
 
 def _title_case_around(tokens: list[str], i: int) -> bool:
