@@ -381,6 +381,13 @@ def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
         if toks[index].isupper() and len(toks[index]) >= 4 and _is_initial(toks, index + 1):
             toks[index] = toks[index].capitalize()
     runs: list[_Run] = []
+    for index in range(len(toks) - 2):
+        # Registry style "SEITKALI, Marat": an upper-case surname, a comma, a given name.
+        if (toks[index].isupper() and len(toks[index]) >= 3 and toks[index + 1] == ","
+                and toks[index + 2][:1].isupper() and toks[index + 2][1:].islower()
+                and _is_name_word(toks[index + 2], matcher)):
+            runs.append(_Run(index, index + 3, (toks[index + 2], toks[index].capitalize()),
+                             (), initials_first=False))
     i = 0
     while i < len(toks):
         start = i
@@ -497,14 +504,15 @@ def _speaker_or_official(sentence: Sentence, run: _Run) -> bool:
                run.start - h.end_token <= 1 for h in hits)
 
 
-def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None) -> list[Person]:
-    """Persons named in one sentence who are not officials or speakers."""
+def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
+                    at_risk_only: bool = True) -> list[Person]:
+    """Persons named in one sentence; with ``at_risk_only``, not officials or speakers."""
     m = matcher or build_matcher()
     s = sentence if isinstance(sentence, Sentence) else read_sentence(sentence, m)
     titled = title_case(s.tokens)
     found: list[Person] = []
     for run in _runs(s, m):
-        if _speaker_or_official(s, run):
+        if at_risk_only and _speaker_or_official(s, run):
             continue
         # A run followed by "court"/"суд" names a court, not a person.
         if run.end < len(s.tokens) and fold(s.tokens[run.end]) in ("court", "суд", "суда",
@@ -534,6 +542,22 @@ def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
         display = " ".join([*lead, *sentence.tokens[hit.token:hit.end_token]])
         key = f"~{surname_key(noun.split()[-1])}:{'-'.join(sorted(countries)) or 'xx'}"
         return Person(display=display, key=key, given="")
+    return None
+
+
+_AGE = re.compile(r"^\d{1,2}$")
+_AGE_WORD = re.compile(r"^(?:летн|year-old|years-old)", re.IGNORECASE)
+
+
+def _aged(sentence: Sentence) -> Person | None:
+    """"45-летний строитель", "a 34-year-old Tajik man": an age marks one individual."""
+    toks = sentence.tokens
+    for i in range(len(toks) - 2):
+        if _AGE.match(toks[i]) and toks[i + 1] == "-" and _AGE_WORD.match(toks[i + 2]):
+            tail = [t for t in toks[i + 3:i + 6] if t.isalpha()][:2]
+            display = " ".join([f"{toks[i]}-{toks[i + 2]}", *tail])
+            noun = surname_key(tail[-1]) if tail else ""
+            return Person(display=display, key=f"~age{toks[i]}:{noun}", given="")
     return None
 
 
@@ -677,7 +701,7 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
         if soft:
             return replace(base, reason=f"context: {', '.join(soft)}")
         described = next((d for s in sents if s.triggers
-                          if (d := _described(s, countries)) is not None), None)
+                          if (d := _described(s, countries) or _aged(s)) is not None), None)
         if described is None:
             return replace(base, reason="no identifiable person")
         persons = [described]
