@@ -433,7 +433,8 @@ def _looks_like_surname(word: str) -> bool:
     return bool(SURNAME_SHAPE.search(word))
 
 
-def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False) -> Person | None:
+def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False,
+                     cyrillic_text: bool = False) -> Person | None:
     words = list(run.words)
     if len(words) > 3:
         words = words[-3:]
@@ -442,8 +443,15 @@ def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False) -> Pe
         return None
     if not cyrillic and not run.initials and not (
             any(fold(w) in matcher.given_names for w in words)
-            or any(SURNAME_SHAPE.search(w) for w in words)) and (titled or len(words) < 2):
-        return None     # "Fled Mobilization", "Diplomats Over": Title Case, not a name
+            or any(SURNAME_SHAPE.search(w) for w in words)) and (
+                titled or len(words) < 2 or cyrillic_text):
+        # "Fled Mobilization" in a Title Case headline; "Journal", "Partners" — Latin
+        # brand names inside Russian text.
+        return None
+    if cyrillic and not run.initials and all(
+            morph.name_role(w) in (morph.NameRole.UNKNOWN, morph.NameRole.OTHER)
+            for w in words) and not any(SURNAME_SHAPE.search(w) for w in words):
+        return None     # no word reads as a name: "Микросистемс", "Лента"
     if cyrillic:
         roles = [morph.name_role(w) for w in words]
         surname = next((w for w, r in zip(words, roles, strict=True)
@@ -510,6 +518,7 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
     m = matcher or build_matcher()
     s = sentence if isinstance(sentence, Sentence) else read_sentence(sentence, m)
     titled = title_case(s.tokens)
+    cyrillic_text = detect_lang(s.text) == "ru"
     found: list[Person] = []
     for run in _runs(s, m):
         if at_risk_only and _speaker_or_official(s, run):
@@ -518,7 +527,7 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
         if run.end < len(s.tokens) and fold(s.tokens[run.end]) in ("court", "суд", "суда",
                                                                     "суде", "судом", "суду"):
             continue
-        person = _person_from_run(run, m, titled=titled)
+        person = _person_from_run(run, m, titled=titled, cyrillic_text=cyrillic_text)
         if person is not None and all(person.key != q.key for q in found):
             found.append(person)
     return found
