@@ -75,8 +75,8 @@ _MONTHS = {
 }
 _MONTH_ALT = "|".join(_MONTHS)
 _DATE_PATTERNS = (
-    re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?", re.IGNORECASE),
-    re.compile(rf"\b({_MONTH_ALT})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?",
+    re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_ALT})(?:\s+(\d{{4}}))?(?!\d)", re.IGNORECASE),
+    re.compile(rf"\b({_MONTH_ALT})\s+(\d{{1,2}})(?!\d)(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?",
                re.IGNORECASE),
     re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"),
     re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"),
@@ -102,6 +102,7 @@ class Hit:
     name: str           # the kind/stage/negative type/country code/word
     token: int          # index of the first token
     end_token: int      # index after the last token
+    gap: tuple[int, int] | None = None   # tokens between the halves of a gapped pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +304,8 @@ def _join_gaps(hits: Sequence[Hit]) -> list[Hit]:
             if first.name == second.name and 0 <= second.token - first.end_token <= MAX_GAP:
                 group, name, _ = first.name.split("|", 2)
                 joined.append(Hit(group=group, name=name, token=first.token,
-                                  end_token=second.end_token))
+                                  end_token=second.end_token,
+                                  gap=(first.end_token, second.token)))
     return joined
 
 
@@ -353,6 +355,7 @@ def _is_weak_name_word(toks: Sequence[str], i: int, matcher: Matcher) -> bool:
             and morph.name_role(tok) is morph.NameRole.OTHER)
 
 
+_SOURCE_PHRASES = frozenset({"according to", "по словам", "со слов"})
 _NOT_NAME_GROUPS = frozenset({"kind", "stage", "neg", "described", "role", "speech",
                               "country", "city", "demonym", "to"})
 
@@ -362,7 +365,8 @@ def _covered(sentence: Sentence) -> set[int]:
     covered: set[int] = set()
     for h in sentence.hits:
         if h.group in _NOT_NAME_GROUPS:
-            covered.update(range(h.token, h.end_token))
+            inner = range(*h.gap) if h.gap else range(0)
+            covered.update(t for t in range(h.token, h.end_token) if t not in inner)
     return covered
 
 
@@ -507,9 +511,9 @@ def _speaker_or_official(sentence: Sentence, run: _Run) -> bool:
         return True
     if any(h.group == "speech" and run.end <= h.token < run.end + 3 for h in hits):
         return True
-    # "according to X", "по словам X"
-    return any(h.group == "speech" and h.end_token <= run.start and
-               run.start - h.end_token <= 1 for h in hits)
+    # "according to X", "по словам X" (but not "said X": that X is what was said about)
+    return any(h.group == "speech" and h.name in _SOURCE_PHRASES and h.end_token <= run.start
+               and run.start - h.end_token <= 1 for h in hits)
 
 
 def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
