@@ -99,6 +99,10 @@ async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
                          now: datetime) -> SourceReport:
     """dedup (known URLs skipped) → match → case → outbox for parsed entries."""
     stamped = [_stamped(e, now) for e in entries]
+    if feed_id is not None:
+        # Identity: guid within a feed, canonical URL, then content (in record_items).
+        seen_guids = await store.known_guids(feed_id, [e.guid for e in stamped if e.guid])
+        stamped = [e for e in stamped if not e.guid or e.guid not in seen_guids]
     hashes = [url_hash(e.url) for e in stamped]
     known = await store.known_urls(hashes)
     fresh: dict[str, Entry] = {}

@@ -221,6 +221,14 @@ class Store:
             return row.consecutive_failures
 
     # ── items and cases ──────────────────────────────────────────────────────
+    async def known_guids(self, feed_id: int, guids: Sequence[str]) -> set[str]:
+        """Which of these guids this feed has delivered before (a re-published link with
+        the same guid is the same item)."""
+        async with self._session() as session:
+            return set((await session.execute(select(ItemRow.guid).where(
+                col(ItemRow.feed_id) == feed_id, col(ItemRow.guid).in_(list(guids))))
+            ).scalars()) - {None}
+
     async def known_urls(self, url_hashes: Sequence[str]) -> set[str]:
         """Which of these URL hashes are stored already (a re-poll skips them early)."""
         known: set[str] = set()

@@ -140,3 +140,20 @@ async def test_template_rows_for_different_people_are_not_duplicates(store: Stor
     items = await store.items()
     assert [i.duplicate_of for i in items] == [None, None]
     assert len({i.case_id for i in items}) == 2
+
+
+async def test_guid_identifies_an_item_within_a_feed(store: Store) -> None:
+    """A feed re-publishing the same guid under a new link does not make a new item."""
+    from feeds.models import FeedKind
+
+    feed, _ = await store.add_feed("http://g.test/rss", FeedKind.RSS, 300, added_by=None,
+                                   now=T0)
+    first = (b"<rss version='2.0'><channel><title>G</title><item><guid>g-1</guid>"
+             b"<title>Ivan Petrov deported</title><link>http://g.test/a</link></item>"
+             b"</channel></rss>")
+    _, r1 = await ingest(store, body=first, url="http://g.test/rss", feed_id=feed.id,
+                         chat_ids=[-1], now=T0)
+    _, r2 = await ingest(store, body=first.replace(b"/a<", b"/a-updated<"),
+                         url="http://g.test/rss", feed_id=feed.id, chat_ids=[-1], now=T0)
+    assert (r1.new_items, r2.new_items) == (1, 0)
+    assert len(await store.items()) == 1
