@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "alembic")
+    quiet = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "aiosqlite", "alembic",
+             "pymorphy3")
     for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
