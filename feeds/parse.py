@@ -15,6 +15,7 @@ date get ``published=None`` and the pipeline stamps them with the time first see
 from __future__ import annotations
 
 import calendar
+import hashlib
 import io
 import json
 import re
@@ -263,8 +264,10 @@ def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
         if header or len(filled) < 2:
             continue
         text = " | ".join(filled)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
         entries.append(Entry(url=f"{url.split('#')[0]}#row-{len(entries) + 1}",
-                             title=filled[0][:200], text=text, source=title, published=None))
+                             title=filled[0][:200], text=text, source=title, published=None,
+                             guid=f"row:{digest}"))
     if not entries and _CAPTCHA.search(html):
         raise ParseError("the page asks for a captcha; no records can be read")
     return Parsed(kind=FeedKind.PAGE, title=title, entries=tuple(entries))

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from feeds.cases import decide
 from feeds.dedup import canonical_url, content_hash, url_hash
@@ -103,7 +105,8 @@ async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
         # Identity: guid within a feed, canonical URL, then content (in record_items).
         seen_guids = await store.known_guids(feed_id, [e.guid for e in stamped if e.guid])
         stamped = [e for e in stamped if not e.guid or e.guid not in seen_guids]
-    hashes = [url_hash(e.url) for e in stamped]
+    shared = Counter(e.url for e in stamped)
+    hashes = [identity(e, shared[e.url] > 1) for e in stamped]
     known = await store.known_urls(hashes)
     fresh: dict[str, Entry] = {}
     for entry, h in zip(stamped, hashes, strict=True):
@@ -122,11 +125,26 @@ async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
         queued=sum(o.queued for o in outcomes), outcomes=tuple(outcomes))
 
 
-def _stamped(entry: Entry, now: datetime) -> Entry:
-    """Canonical URL for identity; a missing date becomes the time first seen."""
-    from dataclasses import replace
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 
-    return replace(entry, url=canonical_url(entry.url), published=entry.published or now)
+
+def _stamped(entry: Entry, now: datetime) -> Entry:
+    """Canonical URL; a missing or impossible date (1970, the future) becomes the time
+    the item was first seen."""
+    published = entry.published
+    if published is None or not EARLIEST <= published <= now + timedelta(days=1):
+        published = now
+    return replace(entry, url=canonical_url(entry.url), published=published)
+
+
+def identity(entry: Entry, url_shared: bool) -> str:
+    """The key an item is known by: its canonical URL, unless the URL cannot tell items
+    apart — a court row (its content is its identity, so a changed row is new), a link
+    shared by several entries of one feed, or a site's front page — then URL + content."""
+    is_row = bool(entry.guid and entry.guid.startswith("row:"))
+    if is_row or url_shared or urlsplit(entry.url).path in ("", "/"):
+        return url_hash(f"{entry.url}|{content_hash(entry.title, entry.text)}")
+    return url_hash(entry.url)
 
 
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,

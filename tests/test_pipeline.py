@@ -157,3 +157,34 @@ async def test_guid_identifies_an_item_within_a_feed(store: Store) -> None:
                          url="http://g.test/rss", feed_id=feed.id, chat_ids=[-1], now=T0)
     assert (r1.new_items, r2.new_items) == (1, 0)
     assert len(await store.items()) == 1
+
+
+PAGE = """<html><head><title>Районный суд: дела на {day}</title></head><body><table>
+<tr><th>№</th><th>Время</th><th>Дело</th></tr>
+<tr><td>5-101/2024</td><td>10:00</td><td>ст. 18.8 КоАП РФ, Турсунов А.Б. — {outcome}</td></tr>
+<tr><td>2-202/2024</td><td>11:00</td><td>о взыскании долга по договору займа</td></tr>
+<tr><td>5-303/2024</td><td>12:00</td><td>ст. 20.1 КоАП РФ, мелкое хулиганство</td></tr>
+</table></body></html>"""
+
+
+async def test_court_page_changed_row_is_exactly_one_new_item(store: Store) -> None:
+    """Polling a registry page twice where one row changed gives exactly one new item."""
+    url = "http://court.test/list"
+    first = PAGE.format(day="1 марта", outcome="назначено").encode()
+    second = PAGE.format(day="1 марта", outcome="штраф с административным выдворением").encode()
+    _, r1 = await ingest(store, body=first, url=url, chat_ids=[-1], now=T0)
+    _, r2 = await ingest(store, body=second, url=url, chat_ids=[-1], now=T0)
+    _, r3 = await ingest(store, body=second, url=url, chat_ids=[-1], now=T0)
+    assert (r1.new_items, r2.new_items, r3.new_items) == (3, 1, 0)
+    assert r2.relevant == 1 and r2.queued == 1
+
+
+async def test_degenerate_feed_with_one_shared_link(store: Store) -> None:
+    """Entries sharing one front-page link and a 1970 date stay separate items, dated now."""
+    items = "".join(f"<item><title>Новость {n}</title><link>https://outlet.test/</link>"
+                    f"<pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate></item>"
+                    for n in range(5))
+    body = f"<rss version='2.0'><channel><title>O</title>{items}</channel></rss>".encode()
+    _, report = await ingest(store, body=body, url="https://outlet.test/rss", now=T0)
+    assert report.new_items == 5
+    assert {i.published for i in await store.items()} == {T0}
