@@ -16,9 +16,17 @@ Safety for admin-supplied URLs:
   gzip bomb stops at the cap instead of expanding in memory; only gzip and deflate
   are accepted.
 
-Must not parse bodies or touch storage. Connection-level pinning of the checked
-address (against DNS rebinding between check and connect) belongs to the ingestion
-issue and is noted in docs/architecture.md.
+The address check happens twice: a request hook refuses an unsafe URL before each
+hop is sent (clear errors, no DNS for IP literals), and the connection itself is
+made by ``_GuardedBackend``, which resolves the name, checks every address and
+connects to a checked IP — so a name that answers a public address to the check and
+a private one to the connection (DNS rebinding) still cannot reach a private host.
+TLS still verifies the certificate against the host name.
+
+Politeness: at most ``per_host`` fetches at once to one host (default 2) and
+``total`` overall (default 32); a User-Agent naming the project and a contact URL.
+
+Must not parse bodies or touch storage.
 """
 
 from __future__ import annotations
@@ -29,18 +37,28 @@ import ipaddress
 import re
 import socket
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from feeds.errors import FetchError, UnsafeURLError
 from feeds.models import FeedSpec
 
-USER_AGENT = "deportwatch/0.1 (+https://github.com/deportwatch/deportwatch)"
+DEFAULT_CONTACT = "https://github.com/deportwatch/deportwatch"
+USER_AGENT = f"deportwatch/0.1 (+{DEFAULT_CONTACT})"
 MAX_REDIRECTS = 5
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressPolicy = Callable[[IPAddress], bool]
+
+
+def user_agent(contact: str = DEFAULT_CONTACT) -> str:
+    return f"deportwatch/0.1 (+{contact})"
 
 
 class FetchOutcome(enum.StrEnum):
@@ -64,12 +82,14 @@ class FetchResult:
 
 @dataclass(frozen=True, slots=True)
 class FetchLimits:
-    """Caps and timeouts for one fetch."""
+    """Caps, timeouts and concurrency for fetching."""
 
     max_wire_bytes: int = 10 * 1024 * 1024
     max_body_bytes: int = 10 * 1024 * 1024
     connect_timeout: float = 5.0
     deadline: float = 30.0
+    per_host: int = 2
+    total: int = 32
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -108,7 +128,84 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return None
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
+def public_only(address: IPAddress) -> bool:
+    """The default address policy: globally routable addresses only."""
+    return _address_is_safe(address)
+
+
+def any_address(address: IPAddress) -> bool:
+    """The policy when private URLs are allowed (tests, intranets)."""
+    return True
+
+
+async def resolve_checked(host: str, port: int, allowed: AddressPolicy) -> list[str]:
+    """Every address ``host`` resolves to, refusing the lot if any is not allowed."""
+    literal = _ip_literal(host)
+    if literal is not None:
+        if not allowed(literal):
+            raise UnsafeURLError(f"{host} is {literal}, which is not a public address")
+        return [str(literal)]
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise FetchError(f"cannot resolve {host}: {exc}") from exc
+    addresses = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not allowed(address):
+            raise UnsafeURLError(f"{host} resolves to {address}, which is not a public address")
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    return addresses
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses the policy allows, resolving the name itself."""
+
+    def __init__(self, allowed: AddressPolicy) -> None:
+        self._allowed = allowed
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
+        failure: Exception | None = None
+        for address in await resolve_checked(host, port, self._allowed):
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address,
+                                                     socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
+                                  socket_options: Iterable[Any] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeURLError("unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_transport(allowed: AddressPolicy, limits: FetchLimits) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections go through ``_GuardedBackend``."""
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(
+        max_connections=limits.total, max_keepalive_connections=limits.total // 2))
+    # httpx does not take a network backend; swap in a pool that uses ours, keeping the
+    # TLS context httpx built (certificate verification on).
+    pool = transport._pool
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=pool._ssl_context, max_connections=limits.total,
+        max_keepalive_connections=limits.total // 2, keepalive_expiry=5.0,
+        network_backend=_GuardedBackend(allowed))
+    return transport
+
+
+async def check_url(url: str, *, allow_private: bool,
+                    allowed: AddressPolicy | None = None) -> None:
     """Refuse a URL that must not be fetched; raises ``UnsafeURLError`` with the reason."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -116,23 +213,10 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeURLError("the URL has no host")
-    if allow_private:
+    if allow_private and allowed is None:
         return
-    literal = _ip_literal(host)
-    if literal is not None:
-        if not _address_is_safe(literal):
-            raise UnsafeURLError(f"{host} is {literal}, which is not a public address")
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80),
-            type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise FetchError(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not _address_is_safe(address):
-            raise UnsafeURLError(f"{host} resolves to {address}, which is not a public address")
+    await resolve_checked(host, parts.port or (443 if parts.scheme == "https" else 80),
+                          allowed or public_only)
 
 
 async def precheck_url(url: str, *, allow_private: bool) -> str | None:
@@ -167,19 +251,25 @@ class Fetcher:
 
     def __init__(self, *, allow_private: bool = False, limits: FetchLimits | None = None,
                  user_agent: str = USER_AGENT,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.allow_private = allow_private
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 allowed: AddressPolicy | None = None) -> None:
+        """``allowed`` overrides the address policy (tests use it to stand a loopback
+        address in for a public one); by default only public addresses, or any when
+        ``allow_private``."""
         self.limits = limits or FetchLimits()
+        self._allowed = allowed or (any_address if allow_private else public_only)
+        self._total = asyncio.Semaphore(self.limits.total)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
 
         async def guard(request: httpx.Request) -> None:
-            await check_url(str(request.url), allow_private=self.allow_private)
+            await check_url(str(request.url), allow_private=False, allowed=self._allowed)
 
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(20.0, connect=self.limits.connect_timeout),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             follow_redirects=True, max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            event_hooks={"request": [guard]}, transport=transport)
+            event_hooks={"request": [guard]},
+            transport=transport or guarded_transport(self._allowed, self.limits))
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -197,10 +287,11 @@ class Fetcher:
             headers["If-None-Match"] = feed.etag
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
+        host = (urlsplit(feed.url).hostname or "").lower()
+        gate = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         try:
-            async with asyncio.timeout(self.limits.deadline):
-                async with self._client.stream("GET", feed.url, headers=headers) as response:
-                    return await self._interpret(response)
+            async with self._total, gate:        # waiting for a turn is not fetch time
+                return await self._fetch_now(feed.url, headers)
         except TimeoutError as exc:
             raise FetchError(f"no complete answer within {self.limits.deadline:.0f} s") from exc
         except httpx.InvalidURL as exc:
@@ -209,6 +300,11 @@ class Fetcher:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects") from exc
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _fetch_now(self, url: str, headers: dict[str, str]) -> FetchResult:
+        async with asyncio.timeout(self.limits.deadline), self._client.stream(
+                "GET", url, headers=headers) as response:
+            return await self._interpret(response)
 
     async def _interpret(self, response: httpx.Response) -> FetchResult:
         """The one place that turns an HTTP response into a result or an error."""

@@ -159,3 +159,79 @@ async def test_redirect_to_private_is_refused(fake_dns: None) -> None:
         with pytest.raises(UnsafeURLError, match=r"169\.254\.169\.254"):
             await fetcher.fetch(_spec("http://public.test/feed"))
     assert sent == ["http://public.test/feed"]
+
+
+# ── connection-level pinning, on real loopback servers ────────────────────────────
+# 127.0.0.2 stands in for "a public address": the fetcher is given a policy that
+# allows only it, so 127.0.0.1 plays the private network.
+
+def _stand_in_public(address: object) -> bool:
+    return str(address) == "127.0.0.2"
+
+
+async def test_redirect_from_public_to_private_is_refused(fixture_server: FixtureServer) -> None:
+    """A public server redirecting to a private one: the private one gets no request."""
+    with FixtureServer(fixture_server.folder, host="127.0.0.2") as public:
+        public.routes["/feed"] = (302, {"Location": f"{fixture_server.base_url}/zhilin-en.xml"},
+                                  b"")
+        async with Fetcher(allowed=_stand_in_public) as fetcher:
+            with pytest.raises(UnsafeURLError, match="not a public address"):
+                await fetcher.fetch(_spec(f"{public.base_url}/feed"))
+            fixture_server.routes["/ok"] = (200, {}, RSS)
+            public.routes["/ok"] = (200, {}, RSS)
+            assert (await fetcher.fetch(_spec(f"{public.base_url}/ok"))).body == RSS
+    assert public.requests == ["/feed", "/ok"]
+    assert fixture_server.requests == []
+
+
+async def test_name_resolving_to_private_and_dns_rebinding_are_refused(
+        fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that resolves to a private address is refused; so is one that answers a
+    public address to the check and a private one to the connection (rebinding)."""
+    port = int(fixture_server.base_url.rsplit(":", 1)[1])
+    answers = {"private.test": ["127.0.0.1"], "rebind.test": ["127.0.0.2", "127.0.0.1"]}
+    asked: dict[str, int] = {}
+
+    async def resolve(self: object, host: str, p: object, *args: object,
+                      **kwargs: object) -> list[tuple[Any, ...]]:
+        n = asked[host] = asked.get(host, 0) + 1
+        ip = answers[host][min(n, len(answers[host])) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, p))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", resolve)
+    async with Fetcher(allowed=_stand_in_public) as fetcher:
+        for host in ("private.test", "rebind.test"):
+            with pytest.raises(UnsafeURLError, match=r"127\.0\.0\.1"):
+                await fetcher.fetch(_spec(f"http://{host}:{port}/zhilin-en.xml"))
+    assert asked["rebind.test"] == 2        # checked by the hook, then again at connect
+    assert fixture_server.requests == []
+
+
+async def test_per_host_concurrency_is_limited(fixture_server: FixtureServer) -> None:
+    """No more than the per-host limit of fetches reach one host at once."""
+    import threading
+    import time
+
+    active = peak = 0
+    lock = threading.Lock()
+    original = fixture_server.routes
+
+    class Slow(dict[str, tuple[int, dict[str, str], bytes]]):
+        def get(self, key: str, default: Any = None) -> Any:
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.2)
+            with lock:
+                active -= 1
+            return (200, {}, RSS)
+
+    fixture_server.routes = Slow()
+    try:
+        async with Fetcher(allow_private=True, limits=FetchLimits(per_host=2)) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(_spec(f"{fixture_server.base_url}/f{i}"))
+                                   for i in range(6)))
+    finally:
+        fixture_server.routes = original
+    assert peak == 2
