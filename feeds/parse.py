@@ -32,6 +32,7 @@ from feeds.errors import ParseError
 from feeds.models import Entry, FeedKind
 from feeds.text import clean_spaces, html_to_text
 
+_COMMENTS = re.compile(rb"<!--.*?-->", re.DOTALL)
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
 # A page that says the visitor failed or must pass a check: never records, whatever
 # layout tables it has (a sudrf listing behind its gate still shows office hours).
@@ -44,11 +45,14 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECAS
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """What a source's bytes held."""
+    """What a source's bytes held. ``bozo`` is feedparser's word for a feed that was
+    not well-formed or whose encoding had to be guessed; its entries are still used."""
 
     kind: FeedKind
     title: str
     entries: tuple[Entry, ...]
+    bozo: bool = False
+    bozo_reason: str = ""
 
 
 def _head_text(body: bytes) -> bytes:
@@ -87,6 +91,8 @@ def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None,
           kind: FeedKind | None = None) -> Parsed:
     """Parse a source's bytes; ``kind`` None means decide by content."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if not _COMMENTS.sub(b"", body).strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise ParseError("empty document")
     kind = kind or sniff(body, headers.get("content-type", ""))
     if kind is FeedKind.TELEGRAM:
         return parse_telegram(body, url)
@@ -103,12 +109,55 @@ def _struct_to_dt(value: Any) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
 
 
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding=["']([\w.:-]+)""", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*['\"]?([\w.:-]+)", re.IGNORECASE)
+_RUSSIAN_LOWER = frozenset("абвгдежзийклмнопрстуфхцчшщъыьэюяё")
+
+
+def guess_cyrillic(body: bytes) -> str | None:
+    """windows-1251 or KOI8-R for bytes that are not UTF-8, judged by letter case:
+    read in the right code page, Russian prose is mostly lower-case letters; read in
+    the wrong one (KOI8-R as windows-1251 or back) mostly upper-case."""
+    best, best_score = None, 0.0
+    for codec in ("windows-1251", "koi8-r"):
+        text = body[:200_000].decode(codec, errors="replace")
+        letters = [c for c in text if "а" <= c.lower() <= "я" or c.lower() == "ё"]
+        if len(letters) < 20:
+            continue
+        score = sum(1 for c in letters if c in _RUSSIAN_LOWER) / len(letters)
+        if score > best_score:
+            best, best_score = codec, score
+    return best if best_score >= 0.6 else None
+
+
+def _declared_encoding(body: bytes, content_type: str) -> str | None:
+    m = _CHARSET.search(content_type)
+    if m:
+        return m.group(1).lower()
+    m2 = _XML_ENCODING.search(body[:500])
+    return m2.group(1).decode("ascii").lower() if m2 else None
+
+
 def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> Parsed:
-    """RSS, RDF or Atom through feedparser."""
+    """RSS, RDF or Atom through feedparser.
+
+    feedparser gets the encoding from the HTTP header or the XML declaration; a
+    Russian feed in windows-1251 or KOI8-R that declares nothing (or claims UTF-8)
+    would come out as mojibake, so for bytes that are not UTF-8 the code page is
+    guessed and handed over as the header's charset (and the item marked bozo).
+    """
+    content_type = headers.get("content-type", "application/xml")
+    declared = _declared_encoding(body, content_type)
+    guessed = None
+    if declared in (None, "utf-8", "utf8"):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            guessed = guess_cyrillic(body)
+    if guessed:
+        content_type = f"{content_type.split(';')[0]}; charset={guessed}"
     result = feedparser.parse(io.BytesIO(body), response_headers={
-        "content-type": headers.get("content-type", "application/xml"),
-        "content-location": url,
-    })
+        "content-type": content_type, "content-location": url})
     if not result.entries and result.get("bozo") and not result.feed:
         raise ParseError(f"not a feed: {result.get('bozo_exception')}")
     title = html_to_text(result.feed.get("title", "")) or url
@@ -125,7 +174,10 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str]) -> Parsed:
             published=_struct_to_dt(e.get("published_parsed") or e.get("updated_parsed")),
             guid=e.get("id") or None,
         ))
-    return Parsed(kind=FeedKind.RSS, title=title, entries=tuple(entries))
+    reason = (f"undeclared encoding, read as {guessed}" if guessed else
+              str(result.get("bozo_exception") or "") if result.get("bozo") else "")
+    return Parsed(kind=FeedKind.RSS, title=title, entries=tuple(entries),
+                  bozo=bool(guessed or result.get("bozo")), bozo_reason=reason)
 
 
 def parse_json_feed(body: bytes, url: str) -> Parsed:
@@ -268,7 +320,9 @@ def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
         entries.append(Entry(url=f"{url.split('#')[0]}#row-{len(entries) + 1}",
                              title=filled[0][:200], text=text, source=title, published=None,
                              guid=f"row:{digest}"))
-    if not entries and _CAPTCHA.search(html):
+    widest = max((len([c for c in cells if c]) for cells, _ in parser.rows), default=0)
+    if _CAPTCHA.search(html) and (not entries or widest < 3):
+        # A search form behind a captcha: its label/field rows are not records.
         raise ParseError("the page asks for a captcha; no records can be read")
     return Parsed(kind=FeedKind.PAGE, title=title, entries=tuple(entries))
 
