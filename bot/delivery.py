@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 from typing import Protocol
 
 from bot.cards import render_card, render_escalation, render_plain
@@ -107,6 +108,11 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
 
 async def _deliver_one(store: Store, sender: Sender, message: OutboxMessage) -> int | None:
     """Send one message; returns the posted card's message id for NEW_CARD."""
+    if message.kind is OutboxKind.ADMIN_NOTICE:
+        await sender.send(message.chat_id, escape(message.body or ""))
+        return None
+    if message.case_id is None:
+        raise DeliveryError(f"outbox row {message.id} has no case", retryable=False)
     case = await store.get_case(message.case_id)
     if case is None:
         raise DeliveryError(f"case {message.case_id} does not exist", retryable=False)

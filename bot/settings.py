@@ -37,6 +37,13 @@ class Settings:
     log_level: str = "INFO"
 
     @property
+    def admin_chats(self) -> tuple[int, ...]:
+        """Where admin notices go: each admin's private chat, or the console."""
+        if self.telegram_token:
+            return tuple(sorted(self.admin_ids))
+        return (0,)
+
+    @property
     def chat_ids(self) -> tuple[int, ...]:
         """Chats that receive cards (outbox targets); 0 means the console."""
         if self.telegram_token and self.alert_chat_id is not None:

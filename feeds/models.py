@@ -11,7 +11,7 @@ Must not import httpx, telegram or sqlmodel, and must not read the clock.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -75,6 +75,7 @@ class OutboxKind(enum.StrEnum):
     NEW_CARD = "new_card"        # post the case card
     UPDATE_CARD = "update_card"  # edit the posted card in place
     ESCALATION = "escalation"    # a short reply to the card: the stage went up
+    ADMIN_NOTICE = "admin_notice"  # a plain message to an admin (a feed was paused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +180,10 @@ class OutboxMessage:
 
     id: int
     kind: OutboxKind
-    case_id: int
+    case_id: int | None
     chat_id: int
     attempts: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,8 @@ class FeedInfo:
     consecutive_failures: int
     etag: str | None = None
     last_modified: str | None = None
+    items_seen: int = 0
+    paused_reason: str | None = None
 
     def spec(self) -> FeedSpec:
         return FeedSpec(id=self.id, url=self.url, kind=self.kind, title=self.title,

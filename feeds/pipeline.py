@@ -6,8 +6,10 @@
     (fetch)   (parse)   (match)   (dedup)   (cases)  (storage)   (bot.delivery)
 
 - ``refresh_feed`` is the one function that refreshes a stored feed end to end: it
-  fetches (conditional GET), hands the body to ``ingest``, and records success or
-  failure on the feed (with back-off) — a failing source is recorded, never raised.
+  fetches (conditional GET), hands the body to ``ingest``, and records success
+  (next poll = interval + a stable per-feed jitter) or failure (exponential
+  back-off, Retry-After, pause after 20 in a row with one notice to admins) — a
+  failing source is recorded, never raised.
 - ``ingest`` parses (in a worker thread: feedparser is CPU-bound), drops entries
   whose canonical URL is stored already (a re-poll matches nothing again), matches
   the new ones (worker thread), and hands them to ``Store.record_items``, which
@@ -42,6 +44,7 @@ from storage import NewItem, Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+PAUSE_AFTER = 20            # consecutive failures before a feed is paused
 MAX_RETRY_AFTER = timedelta(days=7)
 Clock = Callable[[], datetime]
 
@@ -147,24 +150,37 @@ def identity(entry: Entry, url_shared: bool) -> str:
     return url_hash(entry.url)
 
 
+def next_poll_after_success(now: datetime, feed_id: int, interval: int) -> datetime:
+    """The interval plus a stable per-feed jitter of up to 10 %, so feeds added together
+    spread out instead of hitting their hosts in step (no randomness: testable)."""
+    spread = (feed_id * 2654435761 % 1000) / 1000        # Knuth's multiplicative hash
+    return now + timedelta(seconds=interval * (1 + 0.1 * spread))
+
+
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,
-                       chat_ids: Sequence[int] = ()) -> SourceReport:
+                       chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
+                       pause_after: int = PAUSE_AFTER) -> SourceReport:
     """Fetch, ingest and record the health of one stored feed. Never raises for the
-    source's own faults (network, HTTP status, unsafe URL, unparsable body)."""
+    source's own faults (network, HTTP status, unsafe URL, unparsable body); after
+    ``pause_after`` failures in a row the feed is paused and admins are told once."""
     assert feed.id is not None
     try:
         result = await fetcher.fetch(feed.spec())
         if result.outcome is FetchOutcome.NOT_MODIFIED:
-            await store.record_fetch_success(feed.id, now=clock(), title=None,
-                                             etag=result.etag or feed.etag,
-                                             last_modified=result.last_modified
-                                             or feed.last_modified)
+            now = clock()
+            await store.record_fetch_success(
+                feed.id, now=now, title=None, etag=result.etag or feed.etag,
+                last_modified=result.last_modified or feed.last_modified,
+                next_poll_at=next_poll_after_success(now, feed.id, feed.interval_seconds))
             return SourceReport(url=feed.url, feed_id=feed.id, not_modified=True)
         parsed, report = await ingest(store, body=result.body, url=result.url,
                                       headers=result.headers, kind=feed.kind, feed_id=feed.id,
                                       chat_ids=chat_ids, now=clock())
-        await store.record_fetch_success(feed.id, now=clock(), title=parsed.title,
-                                         etag=result.etag, last_modified=result.last_modified)
+        now = clock()
+        await store.record_fetch_success(
+            feed.id, now=now, title=parsed.title, etag=result.etag,
+            last_modified=result.last_modified, new_items=report.new_items,
+            next_poll_at=next_poll_after_success(now, feed.id, feed.interval_seconds))
         log.info("feed refreshed feed_id=%s entries=%s new=%s relevant=%s queued=%s",
                  feed.id, report.entries, report.new_items, report.relevant, report.queued)
         return report
@@ -175,14 +191,15 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
         await store.record_fetch_failure(
             feed.id, now=now, error=f"{type(exc).__name__}: {exc}",
             next_poll_at=next_poll_after_failure(now, feed.interval_seconds, failures,
-                                                 retry_after))
+                                                 retry_after),
+            pause_after=pause_after, notify=admin_chat_ids)
         log.warning("feed failed feed_id=%s url=%s error=%s", feed.id, feed.url, exc)
         return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
 
 
 async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
-                    chat_ids: Sequence[int] = (), concurrency: int = 8,
-                    limit: int = 100) -> list[SourceReport]:
+                    chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
+                    concurrency: int = 8, limit: int = 100) -> list[SourceReport]:
     """Refresh every feed that is due now; one failing source never stops the others."""
     feeds = await store.due_feeds(clock(), limit=limit)
     gate = asyncio.Semaphore(concurrency)
@@ -191,7 +208,7 @@ async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
         async with gate:
             try:
                 return await refresh_feed(store, fetcher, feed, clock=clock,
-                                          chat_ids=chat_ids)
+                                          chat_ids=chat_ids, admin_chat_ids=admin_chat_ids)
             except Exception as exc:   # a bug met by one source must not stop the others
                 log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
                 assert feed.id is not None

@@ -89,7 +89,8 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         interval_seconds=row.interval_seconds, paused=row.paused,
         next_poll_at=_utc(row.next_poll_at), last_success_at=_utc(row.last_success_at),
         last_error=row.last_error, consecutive_failures=row.consecutive_failures,
-        etag=row.etag, last_modified=row.last_modified)
+        etag=row.etag, last_modified=row.last_modified, items_seen=row.items_seen,
+        paused_reason=row.paused_reason)
 
 
 def _case_state(row: CaseRow) -> CaseState:
@@ -173,18 +174,23 @@ class Store:
             result = await session.execute(delete(FeedRow).where(col(FeedRow.id) == feed_id))
             return bool(getattr(result, "rowcount", 0))
 
-    async def due_feeds(self, now: datetime, limit: int = 50) -> list[FeedInfo]:
-        """Lease the feeds due now: their next poll is pushed one interval ahead, so a
-        concurrent tick does not take them again; success or failure sets it properly."""
+    async def due_feeds(self, now: datetime, limit: int = 50,
+                        lease: timedelta = timedelta(minutes=10)) -> list[FeedInfo]:
+        """Lease the feeds due now with one atomic UPDATE … RETURNING: their next poll is
+        pushed ``lease`` ahead, so no other tick or instance takes them meanwhile (on
+        PostgreSQL the candidates are locked with SKIP LOCKED); success or failure then
+        sets the real next time. A poller that dies mid-poll delays a feed by ``lease``."""
+        due = (select(FeedRow.id).where(
+            col(FeedRow.paused).is_(False),
+            or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now))
+            .order_by(col(FeedRow.next_poll_at)).limit(limit))
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        stmt = (update(FeedRow).where(col(FeedRow.id).in_(due.scalar_subquery()))
+                .values(next_poll_at=now + lease).returning(FeedRow))
         async with self._session() as session, session.begin():
-            rows = list((await session.execute(
-                select(FeedRow).where(col(FeedRow.paused).is_(False),
-                                      or_(col(FeedRow.next_poll_at).is_(None),
-                                          col(FeedRow.next_poll_at) <= now))
-                .order_by(col(FeedRow.next_poll_at)).limit(limit))).scalars())
-            for row in rows:
-                row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
-            return [_feed_info(r) for r in rows]
+            rows = list((await session.execute(stmt)).scalars())
+            return sorted((_feed_info(r) for r in rows), key=lambda f: f.id)
 
     async def schedule_now(self, feed_id: int, now: datetime) -> bool:
         """Make a feed due at once (after /addfeed, or an admin's "poll now")."""
@@ -194,7 +200,8 @@ class Store:
             return bool(getattr(result, "rowcount", 0))
 
     async def record_fetch_success(self, feed_id: int, *, now: datetime, title: str | None,
-                                   etag: str | None, last_modified: str | None) -> None:
+                                   etag: str | None, last_modified: str | None,
+                                   next_poll_at: datetime, new_items: int = 0) -> None:
         async with self._session() as session, session.begin():
             row = await session.get(FeedRow, feed_id)
             if row is None:
@@ -203,13 +210,17 @@ class Store:
             row.consecutive_failures = 0
             row.last_error = None
             row.etag, row.last_modified = etag, last_modified
+            row.items_seen += new_items
             if title:
                 row.title = title
-            row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+            row.next_poll_at = next_poll_at
 
     async def record_fetch_failure(self, feed_id: int, *, now: datetime, error: str,
-                                   next_poll_at: datetime) -> int:
-        """Record a failed poll; returns the count of consecutive failures."""
+                                   next_poll_at: datetime, pause_after: int | None = None,
+                                   notify: Iterable[int] = ()) -> int:
+        """Record a failed poll; returns the count of consecutive failures. When the count
+        reaches ``pause_after`` the feed is paused and each chat in ``notify`` gets one
+        notice, queued in the same transaction (the dedup key makes it once per pause)."""
         async with self._session() as session, session.begin():
             row = await session.get(FeedRow, feed_id)
             if row is None:
@@ -218,7 +229,30 @@ class Store:
             row.last_error = error[:500]
             row.last_error_at = now
             row.next_poll_at = next_poll_at
+            if pause_after is not None and row.consecutive_failures >= pause_after \
+                    and not row.paused:
+                row.paused = True
+                row.paused_reason = f"{row.consecutive_failures} failures in a row"
+                body = (f"Feed #{feed_id} paused after {row.consecutive_failures} failures "
+                        f"in a row: {row.url}\nLast error: {row.last_error}\n"
+                        f"Resume it once the source works again.")
+                for chat_id in notify:
+                    await self._insert_ignore(session, OutboxRow, {
+                        "dedup_key": f"pause:{feed_id}:{now.isoformat()}:{chat_id}",
+                        "kind": OutboxKind.ADMIN_NOTICE.value, "case_id": None,
+                        "chat_id": chat_id, "body": body, "status": "pending", "attempts": 0,
+                        "next_attempt_at": now, "created_at": now}, ["dedup_key"])
             return row.consecutive_failures
+
+    async def set_paused(self, feed_id: int, paused: bool) -> bool:
+        async with self._session() as session, session.begin():
+            row = await session.get(FeedRow, feed_id)
+            if row is None:
+                return False
+            row.paused = paused
+            if not paused:
+                row.consecutive_failures, row.paused_reason = 0, None
+            return True
 
     # ── items and cases ──────────────────────────────────────────────────────
     async def known_guids(self, feed_id: int, guids: Sequence[str]) -> set[str]:
@@ -448,7 +482,8 @@ class Store:
                 row.leased_until = now + timedelta(seconds=lease_seconds)
                 row.attempts += 1
             return [OutboxMessage(id=r.id or 0, kind=OutboxKind(r.kind), case_id=r.case_id,
-                                  chat_id=r.chat_id, attempts=r.attempts) for r in rows]
+                                  chat_id=r.chat_id, attempts=r.attempts, body=r.body)
+                    for r in rows]
 
     async def complete_outbox(self, message: OutboxMessage, *, now: datetime,
                               posted_message_id: int | None = None) -> None:

@@ -53,6 +53,8 @@ class FeedRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     last_error_at: datetime | None = _ts()
     consecutive_failures: int = Field(default=0)
+    items_seen: int = Field(default=0)
+    paused_reason: str | None = Field(default=None, sa_column=Column(Text))
     added_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime | None = _ts()
 
@@ -159,8 +161,9 @@ class OutboxRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=16)
-    case_id: int = Field(foreign_key="case_file.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    body: str | None = Field(default=None, sa_column=Column(Text))   # admin notices
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = _ts()

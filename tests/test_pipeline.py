@@ -188,3 +188,58 @@ async def test_degenerate_feed_with_one_shared_link(store: Store) -> None:
     _, report = await ingest(store, body=body, url="https://outlet.test/rss", now=T0)
     assert report.new_items == 5
     assert {i.published for i in await store.items()} == {T0}
+
+
+async def test_lease_never_hands_a_feed_to_two_pollers(tmp_path: Path) -> None:
+    """Concurrent ticks on one database (two connections) lease disjoint feeds."""
+    import asyncio
+
+    from feeds.models import FeedKind
+
+    url = f"sqlite:///{tmp_path / 'lease.db'}"
+    a, b = await Store.open(url), await Store.open(url)
+    try:
+        for n in range(30):
+            await a.add_feed(f"https://f{n}.test/rss", FeedKind.RSS, 300, added_by=None, now=T0)
+        got = await asyncio.gather(*(s.due_feeds(T0, limit=7) for s in (a, b, a, b, a)))
+        ids = [f.id for batch in got for f in batch]
+        assert len(ids) == len(set(ids)) == 30
+        assert await a.due_feeds(T0) == []          # all leased for the next 10 minutes
+        assert len(await a.due_feeds(T0 + timedelta(minutes=11))) == 30
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_feed_paused_after_twenty_failures_and_admins_told_once(
+        store: Store, fixture_server: FixtureServer) -> None:
+    """Twenty failures in a row pause a feed and queue one notice per admin, once."""
+    from feeds.pipeline import refresh_feed
+
+    fixture_server.routes["/down"] = (500, {}, b"")
+    feed, _ = await store.add_feed(f"{fixture_server.base_url}/down", FeedKind.RSS, 300,
+                                   added_by=None, now=T0)
+    clock = Clock()
+    async with Fetcher(allow_private=True) as fetcher:
+        for n in range(22):
+            clock.now = T0 + timedelta(hours=n)
+            current = await store.get_feed(feed.id)
+            assert current is not None
+            await refresh_feed(store, fetcher, current, clock=clock, admin_chat_ids=[11, 22])
+    paused = await store.get_feed(feed.id)
+    assert paused is not None and paused.paused and paused.consecutive_failures == 22
+    assert paused.paused_reason == "20 failures in a row"
+    notices = await store.lease_outbox(clock.now)
+    assert sorted(m.chat_id for m in notices) == [11, 22]
+    assert all("paused after 20 failures" in (m.body or "") for m in notices)
+    assert await store.due_feeds(clock.now + timedelta(days=30)) == []
+
+
+@pytest.mark.parametrize("feed_id", [1, 2, 3, 97, 1000])
+def test_success_jitter_stays_within_ten_percent(feed_id: int) -> None:
+    """The next poll after success is the interval plus at most 10 %, stable per feed."""
+    from feeds.pipeline import next_poll_after_success
+
+    due = next_poll_after_success(T0, feed_id, 600)
+    assert T0 + timedelta(seconds=600) <= due <= T0 + timedelta(seconds=660)
+    assert due == next_poll_after_success(T0, feed_id, 600)
