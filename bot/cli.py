@@ -27,7 +27,7 @@ from bot.settings import Settings, load_settings
 from feeds.errors import DeportwatchError
 from feeds.fetch import precheck_url
 from feeds.models import FeedKind
-from feeds.sources import normalize_source
+from feeds.sources import normalize_source, starter_sources
 from storage import Store
 
 DEMO_FILES = ("world-news.xml", "ru-news.xml", "ru-news-copy.xml", "court-schedule.html")
@@ -48,8 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--db", help="database URL to keep the results (default: in memory)")
     f = sub.add_parser("feeds", help="manage sources").add_subparsers(dest="action",
                                                                        required=True)
-    a = f.add_parser("add", help="add a source")
-    a.add_argument("url", help="feed/page URL, or t.me/NAME / @NAME for a Telegram channel")
+    a = f.add_parser("add", help="add a source, or --starter for the bundled list")
+    a.add_argument("url", nargs="?",
+                   help="feed/page URL, or t.me/NAME / @NAME for a Telegram channel")
+    a.add_argument("--starter", action="store_true",
+                   help="add every source of the bundled starter list (feeds/starter_sources.toml)")
     a.add_argument("--kind", choices=[k.value for k in FeedKind], help="default: by URL")
     a.add_argument("--interval", type=int, help="poll interval in seconds (>= 60)")
     f.add_parser("list", help="list sources and their health")
@@ -128,7 +131,18 @@ async def _scan(sources: list[str], as_json: bool, tracks: list[str], db: str | 
 async def _feeds(args: argparse.Namespace, settings: Settings) -> int:
     store = await Store.open(settings.database_url)
     try:
-        if args.action == "add":
+        if args.action == "add" and args.starter:
+            added = 0
+            for source in starter_sources():
+                _, new = await store.add_feed(source.url, source.kind, source.interval,
+                                              added_by=None, now=utc_now())
+                added += new
+                print(f"{'added' if new else 'present'}\t{source.kind.value}\t{source.url}"
+                      f"\t{source.title}")
+            print(f"{added} starter source(s) added")
+        elif args.action == "add":
+            if not args.url:
+                raise DeportwatchError("feeds add needs a URL, or --starter")
             interval = args.interval or settings.poll_seconds
             if interval < 60:
                 raise DeportwatchError("--interval must be at least 60 seconds")

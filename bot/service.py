@@ -25,7 +25,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.context import Services, utc_now
 from bot.delivery import ConsoleSender, Sender, deliver_pending
 from bot.settings import Settings
-from feeds.fetch import Fetcher
 from feeds.pipeline import run_cycle
 from storage import Store
 
@@ -57,7 +56,7 @@ class Service:
         app = None
         sender: Sender
         try:
-            async with Fetcher(allow_private=settings.allow_private_urls) as fetcher:
+            async with settings.fetcher() as fetcher:
                 if settings.telegram_token:
                     from bot.app import build_application, register_commands
                     from bot.telegram_sender import TelegramSender

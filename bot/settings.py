@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.errors import ConfigError
+from feeds.fetch import DEFAULT_CONTACT, Fetcher, FetchLimits, user_agent
 
 _ASCII_INT = re.compile(r"^-?[0-9]+$")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -35,6 +36,19 @@ class Settings:
     allow_private_urls: bool = False
     tick_seconds: float = 5.0
     log_level: str = "INFO"
+    contact_url: str = DEFAULT_CONTACT
+    max_body_bytes: int = 10 * 1024 * 1024
+    host_concurrency: int = 2
+    fetch_concurrency: int = 32
+
+    def fetcher(self) -> Fetcher:
+        """The one HTTP client, configured from these settings."""
+        return Fetcher(allow_private=self.allow_private_urls,
+                       user_agent=user_agent(self.contact_url),
+                       limits=FetchLimits(max_wire_bytes=self.max_body_bytes,
+                                          max_body_bytes=self.max_body_bytes,
+                                          per_host=self.host_concurrency,
+                                          total=self.fetch_concurrency))
 
     @property
     def admin_chats(self) -> tuple[int, ...]:
@@ -145,8 +159,16 @@ def load_settings(environ: Mapping[str, str] | None = None,
         raise ConfigError(f"DEPORTWATCH_TICK_SECONDS must be a number, got {tick_raw!r}") from None
     if not 0.1 <= tick <= 3600:
         raise ConfigError(f"DEPORTWATCH_TICK_SECONDS must be between 0.1 and 3600, got {tick}")
-    poll = _int(env, "DEPORTWATCH_POLL_SECONDS", 300, minimum=10)
+    poll = _int(env, "DEPORTWATCH_POLL_SECONDS", 300, minimum=60)
     assert poll is not None
+    contact = env.get("DEPORTWATCH_CONTACT_URL", "").strip() or DEFAULT_CONTACT
+    if not contact.startswith(("http://", "https://", "mailto:")):
+        raise ConfigError(f"DEPORTWATCH_CONTACT_URL must be an http(s) or mailto: URL, "
+                          f"got {contact!r}")
+    max_body = _int(env, "DEPORTWATCH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=65536)
+    per_host = _int(env, "DEPORTWATCH_HOST_CONCURRENCY", 2, minimum=1)
+    total = _int(env, "DEPORTWATCH_FETCH_CONCURRENCY", 32, minimum=1)
+    assert max_body is not None and per_host is not None and total is not None
     return Settings(
         telegram_token=token, api_base_url=base,
         alert_chat_id=_int(env, "DEPORTWATCH_ALERT_CHAT_ID", None),
@@ -154,4 +176,5 @@ def load_settings(environ: Mapping[str, str] | None = None,
         coordinator_ids=_ids(env, "DEPORTWATCH_COORDINATOR_IDS"),
         database_url=database_url, poll_seconds=poll,
         allow_private_urls=_bool(env, "DEPORTWATCH_ALLOW_PRIVATE_URLS", False),
-        tick_seconds=tick, log_level=level)
+        tick_seconds=tick, log_level=level, contact_url=contact, max_body_bytes=max_body,
+        host_concurrency=per_host, fetch_concurrency=total)

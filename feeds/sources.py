@@ -8,6 +8,9 @@ an absolute http(s) URL. The SSRF check on the resolved address is ``fetch``'s.
 from __future__ import annotations
 
 import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
 from urllib.parse import urlsplit
 
 from feeds.errors import UnsafeURLError
@@ -33,3 +36,27 @@ def normalize_source(text: str, kind: FeedKind | None = None) -> tuple[str, Feed
     if len(raw) > 2000:
         raise UnsafeURLError("the URL is longer than 2,000 characters")
     return raw, kind or FeedKind.RSS
+
+
+@dataclass(frozen=True, slots=True)
+class StarterSource:
+    """One entry of ``feeds/starter_sources.toml``."""
+
+    url: str
+    kind: FeedKind
+    title: str
+    interval: int
+    confirmed: str
+
+
+def starter_sources() -> list[StarterSource]:
+    """The bundled starter list, each entry normalised like an admin's ``/addfeed``."""
+    raw = tomllib.loads(resources.files("feeds").joinpath("starter_sources.toml")
+                        .read_text(encoding="utf-8"))
+    out = []
+    for entry in raw.get("source", []):
+        url, kind = normalize_source(entry["url"], FeedKind(entry["kind"]))
+        out.append(StarterSource(url=url, kind=kind, title=entry["title"],
+                                 interval=max(60, int(entry["interval"])),
+                                 confirmed=entry["confirmed"]))
+    return out

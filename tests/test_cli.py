@@ -154,3 +154,21 @@ def test_env_file_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     (tmp_path / ".env").write_text("DEPORTWATCH_POLL_SECONDS=soon\n", encoding="utf-8")
     assert main(["feeds", "list"]) == 2
     assert "DEPORTWATCH_POLL_SECONDS" in capsys.readouterr().err
+
+
+def test_feeds_add_starter(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """--starter loads the bundled list once (a second run adds nothing); nothing is
+    fetched and every entry passes the same checks as /addfeed."""
+    from feeds.sources import starter_sources
+
+    _no_dns(monkeypatch)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'starter.db'}")
+    sources = starter_sources()
+    assert len(sources) >= 15
+    assert {s.kind.value for s in sources} >= {"rss", "telegram", "page"}
+    assert all(s.confirmed and s.interval >= 60 for s in sources)
+    assert main(["feeds", "add", "--starter"]) == 0
+    assert f"{len(sources)} starter source(s) added" in capsys.readouterr().out
+    assert main(["feeds", "add", "--starter"]) == 0
+    assert "0 starter source(s) added" in capsys.readouterr().out

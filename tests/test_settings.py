@@ -50,7 +50,7 @@ def test_missing_env_file_gives_defaults(tmp_path: Path) -> None:
         ("DATABASE_URL", "sqlite+aiosqlite:///tmp/x.db", "database_url",
          "sqlite+aiosqlite:///tmp/x.db"),
         ("DEPORTWATCH_POLL_SECONDS", "60", "poll_seconds", 60),
-        ("DEPORTWATCH_POLL_SECONDS", "10", "poll_seconds", 10),
+        ("DEPORTWATCH_POLL_SECONDS", "60", "poll_seconds", 60),
         ("DEPORTWATCH_ALLOW_PRIVATE_URLS", "yes", "allow_private_urls", True),
         ("DEPORTWATCH_ALLOW_PRIVATE_URLS", "TRUE", "allow_private_urls", True),
         ("DEPORTWATCH_ALLOW_PRIVATE_URLS", "off", "allow_private_urls", False),
@@ -161,7 +161,7 @@ def test_env_file_feeds_settings(tmp_path: Path) -> None:
         ("DEPORTWATCH_POLL_SECONDS=60", {"DEPORTWATCH_POLL_SECONDS": "120"}, "poll_seconds", 120),
         ("DEPORTWATCH_LOG_LEVEL=ERROR", {"DEPORTWATCH_LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
         ("DEPORTWATCH_POLL_SECONDS=60", {"DEPORTWATCH_LOG_LEVEL": "debug"}, "poll_seconds", 60),
-        ("DEPORTWATCH_POLL_SECONDS=1", {"DEPORTWATCH_POLL_SECONDS": "30"}, "poll_seconds", 30),
+        ("DEPORTWATCH_POLL_SECONDS=1", {"DEPORTWATCH_POLL_SECONDS": "90"}, "poll_seconds", 90),
     ],
     ids=["env-wins-int", "env-wins-str", "file-used-when-unset", "env-hides-bad-file-value"],
 )
