@@ -27,6 +27,7 @@ from bot.settings import Settings, load_settings
 from feeds.errors import DeportwatchError
 from feeds.fetch import precheck_url
 from feeds.models import FeedKind
+from feeds.parse import check_selector
 from feeds.sources import normalize_source, starter_sources
 from storage import Store
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="add every source of the bundled starter list (feeds/starter_sources.toml)")
     a.add_argument("--kind", choices=[k.value for k in FeedKind], help="default: by URL")
     a.add_argument("--interval", type=int, help="poll interval in seconds (>= 60)")
+    a.add_argument("--selector", help="pages: CSS selector of one record (default: table rows)")
     f.add_parser("list", help="list sources and their health")
     r = f.add_parser("remove", help="remove a source")
     r.add_argument("id", type=int)
@@ -147,10 +149,14 @@ async def _feeds(args: argparse.Namespace, settings: Settings) -> int:
             if interval < 60:
                 raise DeportwatchError("--interval must be at least 60 seconds")
             url, kind = normalize_source(args.url, FeedKind(args.kind) if args.kind else None)
+            selector = check_selector(args.selector) if args.selector else None
+            if selector and kind is not FeedKind.PAGE:
+                raise DeportwatchError("--selector is for --kind page")
             warning = await precheck_url(url, allow_private=settings.allow_private_urls)
             if warning:
                 print(f"deportwatch: warning: {warning}", file=sys.stderr)
-            feed, new = await store.add_feed(url, kind, interval, added_by=None, now=utc_now())
+            feed, new = await store.add_feed(url, kind, interval, added_by=None, now=utc_now(),
+                                             selector=selector)
             print(f"{'added' if new else 'already present'}: #{feed.id} {feed.kind.value} "
                   f"every {feed.interval_seconds} s {feed.url}")
         elif args.action == "list":

@@ -88,6 +88,7 @@ class FeedSpec:
     title: str = ""
     etag: str | None = None
     last_modified: str | None = None
+    selector: str | None = None       # pages: the CSS selector of one record
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +205,12 @@ class FeedInfo:
     last_modified: str | None = None
     items_seen: int = 0
     paused_reason: str | None = None
+    selector: str | None = None
 
     def spec(self) -> FeedSpec:
         return FeedSpec(id=self.id, url=self.url, kind=self.kind, title=self.title,
-                        etag=self.etag, last_modified=self.last_modified)
+                        etag=self.etag, last_modified=self.last_modified,
+                        selector=self.selector)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Owns telling a feed from an HTML page by content (``sniff``), reading feeds with
 feedparser (RSS 0.9x/1.0/2.0, RDF, Atom) and JSON Feed, reading HTML pages as table
-rows (one row = one record, ``url`` = page URL + ``#row-N``), and reading the public
-web preview of a Telegram channel (``t.me/s/NAME``), one post per entry.
+rows or, with a per-feed CSS selector (selectolax), as the matching elements (one
+record each, ``url`` = page URL + ``#row-N``, identity = content), recognising
+captcha and access gates, and reading the public web preview of a Telegram
+channel (``t.me/s/NAME``), one post per entry.
 
 feedparser is always given ``io.BytesIO``: given ``str`` or ``bytes`` it may open a
 local path or fetch a URL itself (see docs/stack-notes, section 4).
@@ -27,6 +29,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from selectolax.lexbor import LexborHTMLParser
 
 from feeds.errors import ParseError
 from feeds.models import Entry, FeedKind
@@ -88,8 +91,10 @@ def sniff(body: bytes, content_type: str = "") -> FeedKind:
 
 
 def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None,
-          kind: FeedKind | None = None) -> Parsed:
-    """Parse a source's bytes; ``kind`` None means decide by content."""
+          kind: FeedKind | None = None, selector: str | None = None) -> Parsed:
+    """Parse a source's bytes; ``kind`` None means decide by content. For a page, a CSS
+    ``selector`` picks the records (one matching element = one record) instead of
+    table rows."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     if not _COMMENTS.sub(b"", body).strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise ParseError("empty document")
@@ -97,7 +102,7 @@ def parse(body: bytes, url: str, headers: Mapping[str, str] | None = None,
     if kind is FeedKind.TELEGRAM:
         return parse_telegram(body, url)
     if kind is FeedKind.PAGE:
-        return parse_page(body, url, headers.get("content-type", ""))
+        return parse_page(body, url, headers.get("content-type", ""), selector=selector)
     if body.lstrip()[:1] == b"{":
         return parse_json_feed(body, url)
     return parse_feed(body, url, headers)
@@ -294,7 +299,38 @@ class _TableParser(HTMLParser):
         self._cells = None
 
 
-def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
+def check_selector(selector: str) -> str:
+    """Validate an admin's CSS selector; raises ``ParseError`` with the reason."""
+    selector = selector.strip()
+    if not selector or len(selector) > 500:
+        raise ParseError("a CSS selector must be 1 to 500 characters")
+    try:
+        LexborHTMLParser("<html></html>").css(selector)
+    except Exception as exc:   # selectolax reports bad selectors with several types
+        raise ParseError(f"not a CSS selector: {selector!r} ({exc})") from exc
+    return selector
+
+
+def _record(url: str, index: int, text: str, source: str) -> Entry:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    return Entry(url=f"{url.split('#')[0]}#row-{index}", title=text.split(" | ")[0][:200],
+                 text=text, source=source, published=None, guid=f"row:{digest}")
+
+
+def _parse_selected(html: str, url: str, selector: str) -> Parsed:
+    tree = LexborHTMLParser(html)
+    title_node = tree.css_first("title")
+    title = clean_spaces(title_node.text()) if title_node else url
+    entries: list[Entry] = []
+    for node in tree.css(check_selector(selector)):
+        text = " ".join(node.text(separator=" ", strip=True).split())
+        if text:
+            entries.append(_record(url, len(entries) + 1, text, title or url))
+    return Parsed(kind=FeedKind.PAGE, title=title or url, entries=tuple(entries))
+
+
+def parse_page(body: bytes, url: str, content_type: str = "", *,
+               selector: str | None = None) -> Parsed:
     """An HTML page whose table rows are records (court registries, lists).
 
     A row is a record when it has at least two non-empty cells and is not a header
@@ -306,6 +342,8 @@ def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
     if gate:
         raise ParseError(f"the page is a captcha or access gate ({gate.group(0)!r}); "
                          "no records can be read")
+    if selector:
+        return _parse_selected(html, url, selector)
     parser = _TableParser()
     parser.feed(html)
     parser.close()
@@ -315,11 +353,7 @@ def parse_page(body: bytes, url: str, content_type: str = "") -> Parsed:
         filled = [c for c in cells if c]
         if header or len(filled) < 2:
             continue
-        text = " | ".join(filled)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-        entries.append(Entry(url=f"{url.split('#')[0]}#row-{len(entries) + 1}",
-                             title=filled[0][:200], text=text, source=title, published=None,
-                             guid=f"row:{digest}"))
+        entries.append(_record(url, len(entries) + 1, " | ".join(filled), title))
     widest = max((len([c for c in cells if c]) for cells, _ in parser.rows), default=0)
     if _CAPTCHA.search(html) and (not entries or widest < 3):
         # A search form behind a captcha: its label/field rows are not records.

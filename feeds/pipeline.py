@@ -87,13 +87,14 @@ def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int,
 
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
                  kind: FeedKind | None = None, feed_id: int | None = None,
-                 chat_ids: Sequence[int] = (), now: datetime) -> tuple[Parsed, SourceReport]:
+                 chat_ids: Sequence[int] = (), now: datetime,
+                 selector: str | None = None) -> tuple[Parsed, SourceReport]:
     """parse → dedup (known URLs skipped) → match → case → outbox for one source's bytes.
 
     Entries whose canonical URL is stored already are not matched again; the new
     ones are stored, decided and queued in one transaction.
     """
-    parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind)
+    parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind, selector)
     report = await ingest_entries(store, parsed.entries, url=url, feed_id=feed_id,
                                   chat_ids=chat_ids, now=now)
     return parsed, report
@@ -175,7 +176,7 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
             return SourceReport(url=feed.url, feed_id=feed.id, not_modified=True)
         parsed, report = await ingest(store, body=result.body, url=result.url,
                                       headers=result.headers, kind=feed.kind, feed_id=feed.id,
-                                      chat_ids=chat_ids, now=clock())
+                                      chat_ids=chat_ids, now=clock(), selector=feed.selector)
         now = clock()
         await store.record_fetch_success(
             feed.id, now=now, title=parsed.title, etag=result.etag,

@@ -90,7 +90,7 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         next_poll_at=_utc(row.next_poll_at), last_success_at=_utc(row.last_success_at),
         last_error=row.last_error, consecutive_failures=row.consecutive_failures,
         etag=row.etag, last_modified=row.last_modified, items_seen=row.items_seen,
-        paused_reason=row.paused_reason)
+        paused_reason=row.paused_reason, selector=row.selector)
 
 
 def _case_state(row: CaseRow) -> CaseState:
@@ -143,7 +143,8 @@ class Store:
 
     # ── feeds ────────────────────────────────────────────────────────────────
     async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
-                       added_by: int | None, now: datetime) -> tuple[FeedInfo, bool]:
+                       added_by: int | None, now: datetime,
+                       selector: str | None = None) -> tuple[FeedInfo, bool]:
         """Add a source (due at once); returns it and whether it was new."""
         async with self._session() as session, session.begin():
             existing = (await session.execute(
@@ -151,7 +152,8 @@ class Store:
             if existing is not None:
                 return _feed_info(existing), False
             row = FeedRow(url=url, kind=kind.value, interval_seconds=interval,
-                          next_poll_at=now, added_by=added_by, created_at=now)
+                          next_poll_at=now, added_by=added_by, created_at=now,
+                          selector=selector)
             session.add(row)
             await session.flush()
             return _feed_info(row), True

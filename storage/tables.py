@@ -54,6 +54,7 @@ class FeedRow(SQLModel, table=True):
     last_error_at: datetime | None = _ts()
     consecutive_failures: int = Field(default=0)
     items_seen: int = Field(default=0)
+    selector: str | None = Field(default=None, sa_column=Column(Text))   # pages: CSS
     paused_reason: str | None = Field(default=None, sa_column=Column(Text))
     added_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime | None = _ts()

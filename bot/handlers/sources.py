@@ -10,16 +10,19 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.context import authorize
 from bot.roles import Role
-from feeds.errors import UnsafeURLError
+from feeds.errors import ParseError, UnsafeURLError
 from feeds.fetch import precheck_url
 from feeds.models import FeedInfo, FeedKind
+from feeds.parse import check_selector
 from feeds.sources import normalize_source
 
-USAGE = "Usage: /addfeed URL [rss|page|telegram] [interval seconds, at least 60]"
+USAGE = ("Usage: /addfeed URL [rss|page|telegram] [interval seconds, at least 60] "
+         "[css:SELECTOR for pages]")
 
 
 def parse_addfeed(args: list[str], default_interval: int) -> tuple[str, FeedKind | None, int]:
-    """Parse ``/addfeed`` arguments; raises ValueError with a one-line reason."""
+    """Parse ``/addfeed`` arguments (without a ``css:`` selector); raises ValueError
+    with a one-line reason."""
     if not args or len(args) > 3:
         raise ValueError(USAGE)
     kind: FeedKind | None = None
@@ -35,12 +38,13 @@ def parse_addfeed(args: list[str], default_interval: int) -> tuple[str, FeedKind
 
 
 def feed_line(feed: FeedInfo) -> str:
-    health = ("paused" if feed.paused else
+    health = (f"paused ({feed.paused_reason or 'by an admin'})" if feed.paused else
               f"failing ×{feed.consecutive_failures}: {feed.last_error}" if feed.last_error else
               f"ok, last success {feed.last_success_at:%Y-%m-%d %H:%M} UTC"
               if feed.last_success_at else "not polled yet")
     return (f"#{feed.id} <b>{escape(feed.title or feed.url)}</b> ({feed.kind.value}, "
-            f"every {feed.interval_seconds} s)\n{escape(feed.url)}\n{escape(health)}")
+            f"every {feed.interval_seconds} s, {feed.items_seen} items seen)\n"
+            f"{escape(feed.url)}\n{escape(health)}")
 
 
 async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,16 +53,21 @@ async def cmd_addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if caller is None:
         return
     svc, message = caller.svc, caller.message
+    args = list(context.args or [])
+    css = next((i for i, a in enumerate(args) if a.startswith("css:")), None)
+    selector_text = " ".join(args[css:])[4:] if css is not None else None
     try:
-        raw, kind, interval = parse_addfeed(list(context.args or []),
-                                            svc.settings.poll_seconds)
+        raw, kind, interval = parse_addfeed(args[:css], svc.settings.poll_seconds)
         url, kind = normalize_source(raw, kind)
+        selector = check_selector(selector_text) if selector_text is not None else None
+        if selector and kind is not FeedKind.PAGE:
+            raise ValueError("css: selectors are for page sources")
         warning = await precheck_url(url, allow_private=svc.settings.allow_private_urls)
-    except (ValueError, UnsafeURLError) as exc:
+    except (ValueError, UnsafeURLError, ParseError) as exc:
         await message.reply_text(f"Not added: {exc}")
         return
     feed, new = await svc.store.add_feed(url, kind, interval, added_by=caller.user.id,
-                                         now=svc.clock())
+                                         now=svc.clock(), selector=selector)
     if new:
         svc.nudge_poll()
         await message.reply_text(f"Added feed #{feed.id} ({kind.value}, every {interval} s): "
