@@ -82,7 +82,8 @@ class Service:
                     async with self._poll_lock:
                         reports = await run_cycle(store, fetcher, clock=utc_now,
                                                   chat_ids=settings.chat_ids,
-                                                  admin_chat_ids=settings.admin_chats)
+                                                  admin_chat_ids=settings.admin_chats,
+                                                  articles=settings.fetch_articles)
                     if any(r.queued for r in reports):
                         services.nudge_delivery()
 

@@ -40,6 +40,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     host_concurrency: int = 2
     fetch_concurrency: int = 32
+    fetch_articles: bool = True
 
     def fetcher(self) -> Fetcher:
         """The one HTTP client, configured from these settings."""
@@ -177,4 +178,5 @@ def load_settings(environ: Mapping[str, str] | None = None,
         database_url=database_url, poll_seconds=poll,
         allow_private_urls=_bool(env, "DEPORTWATCH_ALLOW_PRIVATE_URLS", False),
         tick_seconds=tick, log_level=level, contact_url=contact, max_body_bytes=max_body,
-        host_concurrency=per_host, fetch_concurrency=total)
+        host_concurrency=per_host, fetch_concurrency=total,
+        fetch_articles=_bool(env, "DEPORTWATCH_FETCH_ARTICLES", True))

@@ -646,6 +646,12 @@ def _dates(text: str) -> tuple[str, ...]:
 # ── the decision ────────────────────────────────────────────────────────────────
 
 
+def has_removal_term(text: str, matcher: Matcher | None = None) -> bool:
+    """Whether a text names any kind of removal (a cheap test before fetching more)."""
+    m = matcher or build_matcher()
+    return any(read_sentence(s, m).names("kind") for s in sentences(text) or [text])
+
+
 def _pick_kind(kinds: Counter[CaseKind]) -> CaseKind:
     removal: dict[CaseKind, int] = {k: n for k, n in kinds.items() if k is not CaseKind.ASYLUM}
     if not removal:

@@ -2,8 +2,8 @@
 
 ::
 
-    fetch ──► parse ──► match ──► dedup ──► case ──► outbox ··► deliver
-    (fetch)   (parse)   (match)   (dedup)   (cases)  (storage)   (bot.delivery)
+    fetch ──► parse ──► dedup ──► [article] ──► match ──► case ──► outbox ··► deliver
+    (fetch)   (parse)   (dedup)   (article)     (match)   (cases)  (storage)  (bot.delivery)
 
 - ``refresh_feed`` is the one function that refreshes a stored feed end to end: it
   fetches (conditional GET), hands the body to ``ingest``, and records success
@@ -26,19 +26,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from feeds.article import extract_main_text
 from feeds.cases import decide
 from feeds.dedup import canonical_url, content_hash, url_hash
 from feeds.errors import FetchError, ParseError, UnsafeURLError
 from feeds.fetch import Fetcher, FetchOutcome
-from feeds.match import analyze, build_matcher
-from feeds.models import Analysis, Entry, FeedInfo, FeedKind, ItemOutcome
+from feeds.match import analyze, build_matcher, has_removal_term
+from feeds.models import Analysis, Entry, FeedInfo, FeedKind, FeedSpec, ItemOutcome
 from feeds.neardup import signature
-from feeds.parse import Parsed, parse
+from feeds.parse import Parsed, decode_html, parse
 from storage import NewItem, Store
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int,
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
                  kind: FeedKind | None = None, feed_id: int | None = None,
                  chat_ids: Sequence[int] = (), now: datetime,
-                 selector: str | None = None) -> tuple[Parsed, SourceReport]:
+                 selector: str | None = None,
+                 enrich: Enrich | None = None) -> tuple[Parsed, SourceReport]:
     """parse → dedup (known URLs skipped) → match → case → outbox for one source's bytes.
 
     Entries whose canonical URL is stored already are not matched again; the new
@@ -96,14 +98,40 @@ async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str]
     """
     parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind, selector)
     report = await ingest_entries(store, parsed.entries, url=url, feed_id=feed_id,
-                                  chat_ids=chat_ids, now=now)
+                                  chat_ids=chat_ids, now=now, enrich=enrich)
     return parsed, report
+
+
+Enrich = Callable[[list[Entry]], Awaitable[list[Entry]]]
+ARTICLE_SHORT = 300         # an entry with less text than this may get its article
+ARTICLES_PER_POLL = 5
+
+
+async def fetch_articles(fetcher: Fetcher, entries: list[Entry]) -> list[Entry]:
+    """For short entries that name a removal, fetch the linked article and use its main
+    text (at most ARTICLES_PER_POLL per poll; a failed fetch keeps the entry as it is)."""
+    matcher = build_matcher()
+    chosen = [i for i, e in enumerate(entries)
+              if len(e.text) < ARTICLE_SHORT and e.url.startswith(("http://", "https://"))
+              and has_removal_term(f"{e.title}. {e.text}", matcher)][:ARTICLES_PER_POLL]
+    out = list(entries)
+    for i in chosen:
+        try:
+            page = await fetcher.fetch(FeedSpec(id=None, url=entries[i].url))
+        except (FetchError, UnsafeURLError) as exc:
+            log.info("article not fetched url=%s error=%s", entries[i].url, exc)
+            continue
+        text = await asyncio.to_thread(extract_main_text, decode_html(
+            page.body, page.headers.get("content-type", "")))
+        if len(text) > len(entries[i].text):
+            out[i] = replace(entries[i], text=text)
+    return out
 
 
 async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
                          feed_id: int | None = None, chat_ids: Sequence[int] = (),
-                         now: datetime) -> SourceReport:
-    """dedup (known URLs skipped) → match → case → outbox for parsed entries."""
+                         now: datetime, enrich: Enrich | None = None) -> SourceReport:
+    """dedup (known URLs skipped) → [article fetch] → match → case → outbox."""
     stamped = [_stamped(e, now) for e in entries]
     if feed_id is not None:
         # Identity: guid within a feed, canonical URL, then content (in record_items).
@@ -116,6 +144,8 @@ async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
     for entry, h in zip(stamped, hashes, strict=True):
         if h not in known:
             fresh.setdefault(h, entry)      # the same URL twice in one feed counts once
+    if enrich is not None and fresh:
+        fresh = dict(zip(fresh, await enrich(list(fresh.values())), strict=True))
     understood = await asyncio.to_thread(_understand_all, list(fresh.values()))
     batch = [NewItem(entry=e, analysis=a, url_hash=h,
                      content_hash=content_hash(e.title, e.text), signature=sig)
@@ -160,7 +190,7 @@ def next_poll_after_success(now: datetime, feed_id: int, interval: int) -> datet
 
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,
                        chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
-                       pause_after: int = PAUSE_AFTER) -> SourceReport:
+                       pause_after: int = PAUSE_AFTER, articles: bool = True) -> SourceReport:
     """Fetch, ingest and record the health of one stored feed. Never raises for the
     source's own faults (network, HTTP status, unsafe URL, unparsable body); after
     ``pause_after`` failures in a row the feed is paused and admins are told once."""
@@ -176,7 +206,9 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
             return SourceReport(url=feed.url, feed_id=feed.id, not_modified=True)
         parsed, report = await ingest(store, body=result.body, url=result.url,
                                       headers=result.headers, kind=feed.kind, feed_id=feed.id,
-                                      chat_ids=chat_ids, now=clock(), selector=feed.selector)
+                                      chat_ids=chat_ids, now=clock(), selector=feed.selector,
+                                      enrich=(lambda entries: fetch_articles(fetcher, entries))
+                                      if articles and feed.kind is FeedKind.RSS else None)
         now = clock()
         await store.record_fetch_success(
             feed.id, now=now, title=parsed.title, etag=result.etag,
@@ -200,7 +232,8 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
 
 async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
                     chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
-                    concurrency: int = 8, limit: int = 100) -> list[SourceReport]:
+                    concurrency: int = 8, limit: int = 100,
+                    articles: bool = True) -> list[SourceReport]:
     """Refresh every feed that is due now; one failing source never stops the others."""
     feeds = await store.due_feeds(clock(), limit=limit)
     gate = asyncio.Semaphore(concurrency)
@@ -209,7 +242,8 @@ async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
         async with gate:
             try:
                 return await refresh_feed(store, fetcher, feed, clock=clock,
-                                          chat_ids=chat_ids, admin_chat_ids=admin_chat_ids)
+                                          chat_ids=chat_ids, admin_chat_ids=admin_chat_ids,
+                                          articles=articles)
             except Exception as exc:   # a bug met by one source must not stop the others
                 log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
                 assert feed.id is not None

@@ -158,3 +158,49 @@ async def test_one_slow_source_does_not_delay_the_others(
     async with Fetcher(allow_private=True, limits=FetchLimits(deadline=1.0)) as fetcher:
         reports = await asyncio.wait_for(run_cycle(store, fetcher, clock=lambda: T0), 10)
     assert sorted(r.ok for r in reports) == [False, True, True]
+
+
+ARTICLE = """<html><head><title>Story</title><script>var x = 1;</script></head><body>
+<nav><p>Home | News | About us and other menu items of the site</p></nav>
+<article><h1>Court rules on extradition</h1>
+<p>A court in Almaty on Tuesday approved the extradition of Jasur Uktamov, a 38-year-old
+Uzbek activist, to Uzbekistan, where his lawyers say he faces torture.</p>
+<p>Uktamov was detained in May at the request of Tashkent. His lawyers will appeal and
+have asked the UN Committee against Torture for interim measures.</p></article>
+<footer><p>© 2024 The Outlet. All rights reserved. Subscribe to our newsletter.</p></footer>
+</body></html>"""
+
+
+async def test_short_entry_gets_its_article(store: Store, fixture_server: FixtureServer) -> None:
+    """A new entry with only a headline that names a removal is matched on its article's
+    main text, so the person at risk is found; other short entries are not fetched."""
+    fixture_server.routes["/a/1"] = (200, {"Content-Type": "text/html"}, ARTICLE.encode())
+    fixture_server.routes["/feed.xml"] = (200, {"Content-Type": "application/rss+xml"}, (
+        b"<rss version='2.0'><channel><title>Outlet</title>"
+        b"<item><title>Court rules on extradition case</title><link>/a/1</link></item>"
+        b"<item><title>Snow expected in Almaty</title><link>/a/2</link></item>"
+        b"</channel></rss>"))
+    await _poll(store, f"{fixture_server.base_url}/feed.xml", FeedKind.RSS)
+    first, second = await store.items()
+    assert first.relevant and first.persons == ("Jasur Uktamov",)
+    assert "Home | News" not in first.text and "All rights reserved" not in first.text
+    assert first.text.count("\n\n") == 1                  # two paragraphs kept
+    assert not second.relevant
+    assert "/a/2" not in fixture_server.requests
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    (ARTICLE, "approved the extradition of Jasur Uktamov"),
+    ("<html><body><div><p>" + "Short. " * 3 + "</p></div></body></html>", ""),
+    ("<html><body><div class=c><p>" + "Долгий текст о задержании активиста. " * 8 +
+     "</p><p>" + "Второй абзац текста статьи. " * 5 + "</p></div><aside><p>" +
+     "Реклама и другие материалы раздела. " * 3 + "</p></aside></body></html>",
+     "Второй абзац"),
+], ids=["article-element", "nothing-worth-using", "densest-block-without-article"])
+def test_extract_main_text(html: str, expected: str) -> None:
+    """The main text is the article's prose without navigation, footers or asides."""
+    from feeds.article import extract_main_text
+
+    text = extract_main_text(html)
+    assert (expected in text) if expected else text == ""
+    assert "Реклама" not in text
