@@ -103,3 +103,22 @@ async def test_telegram_errors_are_classified(fake_telegram: FakeTelegramAPI) ->
         with pytest.raises(DeliveryError) as info:
             await sender.send(CHAT, "<b>x</b>")
         assert info.value.retryable
+
+
+async def test_admin_notice_is_delivered_escaped() -> None:
+    """An admin notice (a paused feed) goes to the admin's chat as escaped text, once."""
+    from feeds.models import FeedKind
+
+    s = await Store.open(MEMORY_URL)
+    try:
+        feed, _ = await s.add_feed("https://bad.example/<rss>", FeedKind.RSS, 300,
+                                   added_by=None, now=T0)
+        await s.record_fetch_failure(feed.id, now=T0, error="HTTP 500 <b>", next_poll_at=T0,
+                                     pause_after=1, notify=[42])
+        sender = ScriptedSender()
+        assert (await deliver_pending(s, sender, now=lambda: T0)).sent == 1
+        assert (await deliver_pending(s, sender, now=lambda: T0)).sent == 0
+        (chat, html, _), = sender.sent
+        assert chat == 42 and "&lt;rss&gt;" in html and "<b>" not in html
+    finally:
+        await s.close()

@@ -204,3 +204,33 @@ def test_extract_main_text(html: str, expected: str) -> None:
     text = extract_main_text(html)
     assert (expected in text) if expected else text == ""
     assert "Реклама" not in text
+
+
+async def test_court_page_row_change_over_two_polls(
+        store: Store, fixture_server: FixtureServer) -> None:
+    """A registry page served twice with one changed row yields exactly one new item."""
+    from datetime import timedelta
+
+    page = ("<html><head><title>Суд</title></head><body><table>"
+            "<tr><th>Дело</th><th>Время</th><th>Стороны</th></tr>"
+            "<tr><td>5-1/2024</td><td>10:00</td><td>Каримов Р.С. — {result}</td></tr>"
+            "<tr><td>2-2/2024</td><td>11:00</td><td>о взыскании долга</td></tr></table>"
+            "</body></html>")
+    url = f"{fixture_server.base_url}/court"
+    fixture_server.routes["/court"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                       page.format(result="отложено").encode())
+    feed, _ = await store.add_feed(url, FeedKind.PAGE, 900, added_by=None, now=T0)
+    async with Fetcher(allow_private=True) as fetcher:
+        first = await refresh_feed(store, fetcher, feed, clock=lambda: T0, chat_ids=[-1])
+        fixture_server.routes["/court"] = (
+            200, {"Content-Type": "text/html; charset=utf-8"},
+            page.format(result="выдворение за пределы РФ").encode())
+        later = T0 + timedelta(minutes=20)
+        current = await store.get_feed(feed.id)
+        assert current is not None
+        second = await refresh_feed(store, fetcher, current, clock=lambda: later,
+                                    chat_ids=[-1])
+    assert (first.new_items, second.new_items) == (2, 1)
+    assert second.relevant == 1
+    refreshed = await store.get_feed(feed.id)
+    assert refreshed is not None and refreshed.items_seen == 3
