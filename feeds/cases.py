@@ -1,8 +1,9 @@
 """The case decider (pure): which case an understood item belongs to, and what changes.
 
-A case is one person at risk. An item joins the open case whose person has the same
-name key and a compatible given initial (two different known initials keep namesakes
-apart); otherwise it opens a new case. The decision says what the card must do:
+A case is one person at risk. An item joins the open case of any person it names
+whose name key matches (equal, or one letter apart for long keys) with a compatible
+given initial (two different known initials keep namesakes apart); otherwise it
+opens a new case about its best-ranked person. The decision says what the card must do:
 
 - ``NEW``: a new case, its card must be posted;
 - ``ESCALATE``: the stage moved further along the road to removal (card edited and a
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feeds.models import STAGE_RANK, URGENT_STAGES, Analysis, CaseKind, Person, Stage
+from feeds.names import keys_match
 
 #: Stages that report the end of the danger; a later item with one of them
 #: overrides a higher stage instead of being ignored.
@@ -74,8 +76,8 @@ def primary_person(analysis: Analysis) -> Person | None:
 
 
 def same_person(person: Person, case: CaseState) -> bool:
-    """Same surname key, and no conflicting known initials."""
-    if person.key != case.person_key:
+    """Matching surname keys (``keys_match``), and no conflicting known initials."""
+    if not keys_match(person.key, case.person_key):
         return False
     return not (person.given and case.person_given and person.given != case.person_given)
 
@@ -91,8 +93,15 @@ def decide(
     person = primary_person(analysis)
     if not analysis.relevant or person is None:
         return None
+    # The item joins the case of any person it names (best-ranked first); a new case
+    # is about its best-ranked person.
+    case = None
+    for candidate in analysis.persons:
+        case = next((c for c in candidates if same_person(candidate, c)), None)
+        if case is not None:
+            person = candidate
+            break
     names = tuple(p.display for p in analysis.persons if p.key == person.key)
-    case = next((c for c in candidates if same_person(person, c)), None)
     if case is None:
         return CaseDecision(
             change=Change.NEW, case_id=None, person_key=person.key, person_given=person.given,

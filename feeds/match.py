@@ -61,9 +61,11 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|\d+|[^\w\s]")
 _WHOLE_WORD_GROUPS = frozenset({"described", "role", "speech", "city", "demonym"})
 _ENDING = frozenset({Stage.RELEASED, Stage.REFUSED})
 # Lemmas erase tense, so these are matched only as written (see lexicon/README.md).
-_SURFACE_ONLY_STAGES = frozenset({Stage.REMOVED.value, Stage.RELEASED.value})
-_VETO_ALWAYS = frozenset({"historical", "offtopic", "explainer"})
-_VETO_UNNAMED = frozenset({"aggregate", "policy"})
+_SURFACE_ONLY_STAGES = frozenset({Stage.REMOVED.value, Stage.RELEASED.value,
+                                  Stage.REFUSED.value})
+_VETO_ALWAYS = frozenset({"historical", "offtopic", "negated"})
+# Statistics, policy and explainers veto from the title, or when nobody is named.
+_VETO_UNNAMED = frozenset({"aggregate", "policy", "explainer"})
 _BETWEEN_INITIALS = re.compile(r"(?<=\b\w\.) (?=\w\.)")
 _MONTHS = {
     **{m: i for i, m in enumerate(
@@ -376,6 +378,10 @@ def title_case(tokens: Sequence[str]) -> bool:
     return len(long) >= 3 and sum(t[0].isupper() for t in long) / len(long) >= 0.7
 
 
+def _letters(token: str) -> bool:
+    return token.replace("'", "").replace("’", "").isalpha()
+
+
 def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
     toks = list(sentence.tokens)
     for index in _covered(sentence):
@@ -385,6 +391,24 @@ def _runs(sentence: Sentence, matcher: Matcher) -> list[_Run]:
         if toks[index].isupper() and len(toks[index]) >= 4 and _is_initial(toks, index + 1):
             toks[index] = toks[index].capitalize()
     runs: list[_Run] = []
+    registry = "|" in toks
+    for index in range(len(toks) - 1):
+        # Registry rows: "ZHUMABAEV KANAT", "ORAZOVA AYNA v. …" — two upper-case words.
+        a, b = toks[index], toks[index + 1]
+        if (registry and a.isupper() and b.isupper() and _letters(a) and _letters(b)
+                and len(a) >= 3 and len(b) >= 3 and fold(a) not in matcher.stop_words
+                and fold(b) not in matcher.stop_words and (index == 0 or not toks[
+                    index - 1].isupper() or not toks[index - 1].isalpha())
+                and (index + 2 >= len(toks) or not toks[index + 2].isupper()
+                     or not toks[index + 2].isalpha())):
+            first, second = a.capitalize(), b.capitalize()
+            ordered = (second, first) if fold(b) in matcher.given_names or SURNAME_SHAPE.search(
+                first) else (first, second)
+            runs.append(_Run(index, index + 2, ordered, (), initials_first=False))
+        # "Nazarzoda v. Poland": the applicant of a court case.
+        if (b == "v" and index + 2 < len(toks) and toks[index + 2] == "." and a[:1].isupper()
+                and a[1:].islower() and len(a) >= 4 and fold(a) not in matcher.stop_words):
+            runs.append(_Run(index, index + 1, (a,), (), initials_first=False))
     for index in range(len(toks) - 2):
         # Registry style "SEITKALI, Marat": an upper-case surname, a comma, a given name.
         if (toks[index].isupper() and len(toks[index]) >= 3 and toks[index + 1] == ","
@@ -456,7 +480,12 @@ def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False,
             morph.name_role(w) in (morph.NameRole.UNKNOWN, morph.NameRole.OTHER)
             for w in words) and not any(SURNAME_SHAPE.search(w) for w in words):
         return None     # no word reads as a name: "Микросистемс", "Лента"
-    if cyrillic:
+    surname: str | None
+    given: str | None
+    if cyrillic and run.initials and len(words) == 1:
+        surname, given = words[0], run.initials[0]          # Хартманн Л., Б.Т. Хасанов
+        display_words = morph.nominative(tuple(words))
+    elif cyrillic:
         roles = [morph.name_role(w) for w in words]
         surname = next((w for w, r in zip(words, roles, strict=True)
                         if r is morph.NameRole.SURNAME), None)
@@ -468,6 +497,11 @@ def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False,
             assert picked is not None
             surname, guessed = picked
             given = given or guessed or None
+        if given is None:
+            # "Каната Жумабаева": an unknown or common word before a surname is the
+            # given name (Канат reads as "rope" to the dictionary).
+            given = next((w for w, r in zip(words, roles, strict=True)
+                          if w != surname and r is not morph.NameRole.PATRONYMIC), None)
         display_words = morph.nominative(tuple(words))
     else:
         known_given = [w for w in words if fold(w) in matcher.given_names]
@@ -480,6 +514,7 @@ def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False,
             assert picked is not None
             surname, given = picked[0], picked[1] or None
         display_words = tuple(words)
+    assert surname is not None
     if given is None and run.initials:
         given = run.initials[0]
     key = surname_key(surname)
@@ -517,8 +552,10 @@ def _speaker_or_official(sentence: Sentence, run: _Run) -> bool:
 
 
 def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
-                    at_risk_only: bool = True) -> list[Person]:
-    """Persons named in one sentence; with ``at_risk_only``, not officials or speakers."""
+                    at_risk_only: bool = True, officials: set[str] | None = None
+                    ) -> list[Person]:
+    """Persons named in one sentence; with ``at_risk_only``, not officials or speakers
+    (whose keys are added to ``officials`` when given)."""
     m = matcher or build_matcher()
     s = sentence if isinstance(sentence, Sentence) else read_sentence(sentence, m)
     titled = title_case(s.tokens)
@@ -526,6 +563,10 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
     found: list[Person] = []
     for run in _runs(s, m):
         if at_risk_only and _speaker_or_official(s, run):
+            if officials is not None:
+                person = _person_from_run(run, m, titled=titled, cyrillic_text=cyrillic_text)
+                if person is not None:
+                    officials.add(person.key)
             continue
         # A run followed by "court"/"суд" names a court, not a person.
         if run.end < len(s.tokens) and fold(s.tokens[run.end]) in ("court", "суд", "суда",
@@ -535,6 +576,34 @@ def extract_persons(sentence: Sentence | str, matcher: Matcher | None = None, *,
         if person is not None and all(person.key != q.key for q in found):
             found.append(person)
     return found
+
+
+def _add_person(persons: list[Person], new: Person) -> None:
+    """Add a person once per key; a fuller mention (with a given name) replaces a bare
+    surname seen earlier ("Zhumabayev v …" then "Yerlan Zhumabayev")."""
+    for i, old in enumerate(persons):
+        if old.key == new.key:
+            if new.given and not old.given:
+                persons[i] = new
+            return
+    persons.append(new)
+
+
+def _name_evidence(person: Person, matcher: Matcher) -> int:
+    """How surely a found person is a real name (for choosing the case's person):
+    a known given name or an initial, a surname shape, two or more words."""
+    words = person.display.replace(".", ". ").split()
+    score = 0
+    if person.given:
+        score += 1
+    if any(fold(w) in matcher.given_names or (morph.is_cyrillic_word(w) and morph.name_role(w)
+                                               is morph.NameRole.GIVEN) for w in words):
+        score += 2
+    if any(SURNAME_SHAPE.search(w.strip(".,")) for w in words):
+        score += 2
+    if person.key.startswith("~"):
+        score -= 3                  # a description, not a name
+    return score
 
 
 def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
@@ -684,23 +753,29 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
     triggers: list[str] = []
     negatives: set[str] = set()
     persons: list[Person] = []
+    officials: set[str] = set()     # keys of people introduced as lawyers, officials…
+    title_negatives: set[str] = set()
     for index, s in enumerate(sents):
+        if index == 0:
+            title_negatives.update(s.names("neg"))
         if index == 0 or s.triggers:
             negatives.update(s.names("neg"))      # context far from the story is noise
         for name in s.names("kind"):
             kinds[CaseKind(name)] += 1
             triggers.append(name)
         if s.triggers or index <= 1:
-            for p in extract_persons(s, m):
-                if all(p.key != q.key for q in persons):
-                    persons.append(p)
+            for p in extract_persons(s, m, officials=officials):
+                _add_person(persons, p)
     if kinds and not persons:
         # The subject may be named in a sentence without the removal words ("He was
         # detained…" after "Mikhail Zhilin, an officer who fled mobilisation, …").
         for s in sents:
-            for p in extract_persons(s, m):
-                if all(p.key != q.key for q in persons):
-                    persons.append(p)
+            for p in extract_persons(s, m, officials=officials):
+                _add_person(persons, p)
+    # "Yerevan lawyer Mariam Avetisyan …, Avetisyan says": a bare later mention of an
+    # official is still the official.
+    persons = sorted((p for p in persons if p.key not in officials),
+                     key=lambda p: -_name_evidence(p, m))
     if not kinds:
         return Analysis(relevant=False, lang=lang, reason="no removal term")
     kind = _pick_kind(kinds)
@@ -712,7 +787,7 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
     dates = _dates(full)
     base = Analysis(relevant=False, lang=lang, kind=kind, stage=stage, countries=countries,
                     triggers=tuple(triggers), court=court, dates=dates)
-    vetoes = sorted(negatives & _VETO_ALWAYS)
+    vetoes = sorted((negatives & _VETO_ALWAYS) | (title_negatives & _VETO_UNNAMED))
     if vetoes:
         return replace(base, reason=f"context: {', '.join(vetoes)}")
     if not persons:

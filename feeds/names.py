@@ -150,6 +150,23 @@ def split_name(words_: list[str]) -> tuple[str, str] | None:
     return words_[-1], words_[0]
 
 
+FUZZY_MIN = 7      # keys this long may differ by one letter and still match
+
+
+def keys_match(a: str, b: str) -> bool:
+    """Same surname key, or — for keys of seven letters or more that start alike — one
+    letter apart: Belarusian ў, Uzbek o, Kazakh і and Azerbaijani ə leave exactly such
+    traces (Vasileuskaya/Василевская, Yo'ldoshev/Юлдашев, Әбдірахманова/Абдрахманова)."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < FUZZY_MIN or a[:3] != b[:3] or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
 def given_initial(word: str) -> str:
     """The skeleton initial of a given name or an initial (``М.``, ``Yevgeny`` → e)."""
     sk = skeleton(transliterate(word.strip(". ")))
@@ -194,8 +211,9 @@ def parse_query(query: str) -> NameQuery:
 def mentions(query: NameQuery, text: str) -> bool:
     """True when ``text`` names the queried person.
 
-    A word matches when its whole surname key equals the query's (so a longer name
-    such as Жилинский never matches Жилин). When the query has an initial and the
+    A word matches when its whole surname key equals the query's, or is one letter
+    from it for long keys (``keys_match``) — so a longer name such as Жилинский never
+    matches Жилин. When the query has an initial and the
     text gives a first name or initials next to the surname — before it (``М.А.
     Жилин``, ``Михаил Александрович Жилин``) or after it (``Жилин М.А.``,
     ``Жилин Михаил``) — the initials must agree. A bare surname stands for the person
@@ -204,7 +222,7 @@ def mentions(query: NameQuery, text: str) -> bool:
     """
     tokens = words(text)
     places = [i for i, tok in enumerate(tokens)
-              if tok[:1].isupper() and surname_key(tok) == query.key]
+              if tok[:1].isupper() and keys_match(surname_key(tok), query.key)]
     if not places:
         return False
     if not query.initial:

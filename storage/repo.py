@@ -371,10 +371,12 @@ class Store:
         if not analysis.relevant:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
                                change=None)
-        keys = sorted({p.key for p in analysis.persons})
+        # Candidates share the first three letters of a key: the pure decider then
+        # applies the exact / one-letter rule (feeds.names.keys_match).
+        prefixes = sorted({p.key[:3] for p in analysis.persons})
         open_cases = select(CaseRow).where(
-            col(CaseRow.person_key).in_(keys), col(CaseRow.status) == "open"
-        ).order_by(col(CaseRow.id))
+            func.substr(col(CaseRow.person_key), 1, 3).in_(prefixes),
+            col(CaseRow.status) == "open").order_by(col(CaseRow.id))
         candidates = [_case_state(r) for r in (await session.execute(open_cases)).scalars()]
         decision = decide(analysis, candidates, now)
         if decision is None:
