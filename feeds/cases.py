@@ -76,9 +76,11 @@ def primary_person(analysis: Analysis) -> Person | None:
 
 
 def same_person(person: Person, case: CaseState) -> bool:
-    """Matching surname keys (``keys_match``), and no conflicting known initials."""
-    if not keys_match(person.key, case.person_key):
-        return False
+    """The same surname key and no conflicting known initials — or a key one letter away
+    (``keys_match``) with the same known initial."""
+    if person.key != case.person_key:
+        return (keys_match(person.key, case.person_key) and bool(person.given)
+                and person.given == case.person_given)
     return not (person.given and case.person_given and person.given != case.person_given)
 
 

@@ -218,7 +218,9 @@ def build_matcher() -> Matcher:
     payloads: dict[str, set[tuple[str, str]]] = {}
     blockers: set[str] = set()
     for group, name, pattern in _entries():
-        surface_only = group == "stage" and name in _SURFACE_ONLY_STAGES
+        # Whole-word lists are matched as written: stems collide ("noted" → "not").
+        surface_only = (group == "stage" and name in _SURFACE_ONLY_STAGES) or \
+            group in _WHOLE_WORD_GROUPS
         parts = [p for p in pattern.replace("...", "…").split("…") if p.strip()]
         if len(parts) == 2:
             # A gapped pattern: its halves are found separately and joined in _search.
@@ -505,6 +507,9 @@ def _person_from_run(run: _Run, matcher: Matcher, *, titled: bool = False,
         display_words = morph.nominative(tuple(words))
     else:
         known_given = [w for w in words if fold(w) in matcher.given_names]
+        shaped = [w for w in words if SURNAME_SHAPE.search(w)]
+        if not known_given and len(words) == 2 and len(shaped) == 1:
+            known_given = [w for w in words if w not in shaped]   # Vasilevskaja Alena
         rest = [w for w in words if w not in known_given and not PATRONYMIC.search(w)]
         if rest:
             surname = rest[-1]

@@ -18,7 +18,8 @@ from functools import cache, lru_cache
 
 import pymorphy3
 
-_CYRILLIC_WORD = re.compile(r"^[а-яё-]+$", re.IGNORECASE)
+# Russian plus the Kazakh, Kyrgyz, Uzbek and Tajik letters.
+_CYRILLIC_WORD = re.compile(r"^[а-яёәғқңөұүһіўҳҷӣӯ-]+$", re.IGNORECASE)
 # Surname shapes whose declension the dictionary predicts reliably.
 _DECLINING_SURNAME = re.compile(r"(?:ов|ев|ёв|ин|ын|ск|цк)(?:а|у|ым|ом|е|ой|ого|ому|им|ая|ую)?$",
                                 re.IGNORECASE)

@@ -77,8 +77,9 @@ PATRONYMIC = re.compile(
     r"(?:ovich|evich|ovna|evna|ichna)$", re.IGNORECASE)
 SURNAME_SHAPE = re.compile(
     r"(?:ов|ев|ин|ын|ова|ева|ина|ына|ский|цкий|ская|цкая|енко|ук|юк|ян|дзе|швили|ли|"
-    r"ов[аеуы]?м?|ев[аеуы]?м?|ин[аеуы]?м?|"
-    r"ov|ev|in|yn|ova|eva|ina|sky|skiy|skii|skaya|enko|uk|yan|dze|shvili|uly|kyzy)$",
+    r"зода|заде|улы|кызы|уулу|ов[аеуы]?м?|ев[аеуы]?м?|ин[аеуы]?м?|"
+    r"ov|ev|in|yn|ova|eva|ina|sky|skiy|skii|skaya|skaja|skaia|enko|uk|yan|dze|shvili|uly|"
+    r"kyzy|uulu|zoda|zade|yev|iev|ow|owa)$",
     re.IGNORECASE)
 # Words that may stand capitalised next to a surname without being a given name.
 _NOT_GIVEN = frozenset({
@@ -221,8 +222,13 @@ def mentions(query: NameQuery, text: str) -> bool:
     Headlines neighbours do not count.
     """
     tokens = words(text)
-    places = [i for i, tok in enumerate(tokens)
-              if tok[:1].isupper() and keys_match(surname_key(tok), query.key)]
+    exact = [i for i, tok in enumerate(tokens)
+             if tok[:1].isupper() and surname_key(tok) == query.key]
+    # A spelling one letter away counts only with an agreeing given name beside it.
+    fuzzy = [i for i, tok in enumerate(tokens) if i not in exact and tok[:1].isupper()
+             and keys_match(surname_key(tok), query.key) and query.initial and query.initial in
+             (_given_before(tokens, i), _given_after(tokens, i))]
+    places = exact + fuzzy
     if not places:
         return False
     if not query.initial:
