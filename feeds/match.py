@@ -24,8 +24,10 @@ How it reads a text:
    person is named.
 5. Stage: the title's stage terms decide when it has any, else the whole text's; a
    report of removal beats everything, an ending (released, refused) beats the
-   danger stages it ends, otherwise the furthest stage along the road wins. Urgency
-   follows from the stage.
+   danger stages it ends, a concrete decision (order, appeal, refused asylum) beats
+   interim measures and speculation ("may be extradited"), interim measures beat
+   the detention they answer, otherwise the furthest stage along the road wins.
+   Urgency follows from the stage.
 
 Must not read the clock, fetch, store, or accept user-supplied regular expressions.
 """
@@ -745,6 +747,13 @@ def pick_stage(found: Iterable[Stage]) -> Stage | None:
     if endings:
         # A refusal is the decision; a release usually follows from it.
         return Stage.REFUSED if Stage.REFUSED in endings else Stage.RELEASED
+    concrete = stages - {Stage.IMMINENT, Stage.DETAINED, Stage.INTERIM_MEASURES}
+    if Stage.INTERIM_MEASURES in stages and not concrete:
+        return Stage.INTERIM_MEASURES     # the answer to the detention it names
+    if concrete:
+        # "may be extradited" or a planned appeal to the UN next to a decision: the
+        # decision is the news.
+        return max(concrete, key=lambda s: STAGE_RANK[s])
     return max(stages, key=lambda s: STAGE_RANK[s])
 
 

@@ -19,9 +19,11 @@ Must not read the clock, fetch or store anything.
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 from feeds.text import fold, words
 
@@ -53,13 +55,16 @@ _SKELETON_RULES: tuple[tuple[str, str], ...] = (
 )
 # Applied before the rules above: Uzbek o' (ў) is Russian у (O'ktamov = Уктамов);
 # Latin yo after a consonant is ё, which Russian spelling writes е (Fomichyov = Фомичев);
-# x starting a word is Uzbek Х (Xasanov = Хасанов), elsewhere the "ks" of Alexei.
+# x starting a word before a, o or u is Uzbek Х (Xasanov = Хасанов), elsewhere the
+# "ks" of Alexei or Xenia; Azerbaijani ı and ə read as i and e.
 _PRE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"o['‘’ʻ`]"), "u"),
     (re.compile(r"g['‘’ʻ`]"), "g"),
     (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])yo"), "e"),
     (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])io(?=[a-z])"), "e"),
-    (re.compile(r"^x"), "h"),
+    (re.compile(r"^x(?=[aou])"), "h"),
+    (re.compile(r"ı"), "i"),
+    (re.compile(r"ə"), "e"),
 )
 _DOUBLE = re.compile(r"(.)\1+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -181,6 +186,7 @@ class NameQuery:
     text: str
     key: str
     initial: str = ""
+    given: str = ""      # skeleton of the full given name, when the query has one
 
 
 def parse_query(query: str) -> NameQuery:
@@ -199,14 +205,52 @@ def parse_query(query: str) -> NameQuery:
             parts.append(tok)
     full = [p for p in parts if not _INITIALS.match(p)]
     initials = [p for p in parts if _INITIALS.match(p)]
-    picked = split_name(full)
-    if picked is None:
-        raise ValueError("a track needs a surname, not only initials")
-    surname, given = picked
+    known = [p for p in full if is_given_name(p)]
+    if len(full) == 2 and len(known) == 1:
+        given, surname = known[0], next(p for p in full if p is not known[0])
+    else:
+        picked = split_name(full)
+        if picked is None:
+            raise ValueError("a track needs a surname, not only initials")
+        surname, given = picked
     if not given and initials:
         given = initials[0]
     initial = given_initial(given) if given else ""
-    return NameQuery(text=query.strip(), key=surname_key(surname), initial=initial)
+    full_given = _given_skeleton(given) if given and len(given.strip(".")) > 1 else ""
+    return NameQuery(text=query.strip(), key=surname_key(surname), initial=initial,
+                     given=full_given)
+
+
+@cache
+def _given_names() -> frozenset[str]:
+    data = resources.files("feeds").joinpath("lexicon", "given_names.toml").read_text("utf-8")
+    return frozenset(fold(n) for n in tomllib.loads(data).get("names", []))
+
+
+def is_given_name(word: str) -> bool:
+    """A known given name: in the Latin list, or a Name to Russian morphology."""
+    if fold(word) in _given_names():
+        return True
+    if _CYRILLIC.search(word):
+        from feeds import morph  # names stays importable without the dictionaries
+
+        return morph.name_role(word) is morph.NameRole.GIVEN
+    return False
+
+
+def _given_skeleton(word: str) -> str:
+    return skeleton(transliterate(word.strip(". ")))
+
+
+def given_agrees(query: NameQuery, text_given: str) -> bool:
+    """Whether a given name found in a text fits the query's: full names compare on
+    their first three letters (Ерболат ≠ Ерлан), initials on the first."""
+    if not text_given:
+        return True
+    if query.given and len(text_given) > 1:
+        n = min(3, len(query.given), len(text_given))
+        return query.given[:n] == text_given[:n]
+    return text_given[:1] == query.initial
 
 
 def mentions(query: NameQuery, text: str) -> bool:
@@ -226,27 +270,24 @@ def mentions(query: NameQuery, text: str) -> bool:
              if tok[:1].isupper() and surname_key(tok) == query.key]
     # A spelling one letter away counts only with an agreeing given name beside it.
     fuzzy = [i for i, tok in enumerate(tokens) if i not in exact and tok[:1].isupper()
-             and keys_match(surname_key(tok), query.key) and query.initial and query.initial in
-             (_given_before(tokens, i), _given_after(tokens, i))]
+             and keys_match(surname_key(tok), query.key) and query.initial
+             and any(g and given_agrees(query, g)
+                     for g in (_given_before(tokens, i), _given_after(tokens, i)))]
     places = exact + fuzzy
     if not places:
         return False
-    if not query.initial:
+    if not query.initial or _title_case(tokens):
         return True
-    attached: set[str] = set()
-    for i in places:
-        if _title_case_around(tokens, i):
-            continue
-        attached.update(g for g in (_given_before(tokens, i), _given_after(tokens, i)) if g)
+    attached = [g for i in places
+                for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
     # A bare "Karimov" means the Karimov the text names in full elsewhere.
-    return not attached or query.initial in attached
+    return not attached or any(given_agrees(query, g) for g in attached)
 
 
-def _title_case_around(tokens: list[str], i: int) -> bool:
-    """True in Title Case Headlines, where a capitalised neighbour proves nothing."""
-    around = [tokens[j] for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < len(tokens)]
-    capitalised = [t for t in around if len(t) > 1 and t[:1].isupper()]
-    return len(around) >= 3 and len(capitalised) >= 3
+def _title_case(tokens: list[str]) -> bool:
+    """A Title Case Headline (most longer words capitalised): neighbours prove nothing."""
+    long = [t for t in tokens if len(t) >= 4]
+    return len(long) >= 3 and sum(t[:1].isupper() for t in long) / len(long) >= 0.7
 
 
 def _is_given_word(token: str) -> bool:
@@ -254,7 +295,8 @@ def _is_given_word(token: str) -> bool:
 
 
 def _given_before(tokens: list[str], i: int) -> str:
-    """Initial of the given name written before the surname at ``i``, or ''."""
+    """The given name (skeleton; one letter for an initial) written before the surname
+    at ``i``, or ''."""
     j = i - 1
     while j >= 0 and _is_given_word(tokens[j]) and PATRONYMIC.search(tokens[j]):
         j -= 1
@@ -263,14 +305,14 @@ def _given_before(tokens: list[str], i: int) -> str:
     # A run of initials ("М А" from "М.А.") gives its first letter.
     while j > 0 and len(tokens[j]) == 1 and len(tokens[j - 1]) == 1 and tokens[j - 1].isupper():
         j -= 1
-    return given_initial(tokens[j])
+    return _given_skeleton(tokens[j])
 
 
 def _given_after(tokens: list[str], i: int) -> str:
-    """Initial of the given name (or first initial) written after the surname, or ''."""
+    """The given name or first initial (skeleton) written after the surname, or ''."""
     j = i + 1
     if j < len(tokens) and _is_given_word(tokens[j]) and not PATRONYMIC.search(tokens[j]):
-        return given_initial(tokens[j])
+        return _given_skeleton(tokens[j])
     return ""
 
 
