@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -319,23 +319,29 @@ class Store:
             .order_by(col(ItemRow.id)).limit(1))).scalar_one_or_none()
         if exact is not None or not new.signature:
             return exact
+        # The candidates sharing the most bands (templated feeds — thousands of
+        # "CASE OF … v. RUSSIA" — share some band with everything; take the likeliest).
+        shared = func.count().label("shared")
         ids = list((await session.execute(
-            select(ItemBandRow.item_id).where(col(ItemBandRow.band).in_(
-                neardup.band_keys(new.signature))).distinct())).scalars())
+            select(ItemBandRow.item_id, shared).where(col(ItemBandRow.band).in_(
+                neardup.band_keys(new.signature)))
+            .group_by(col(ItemBandRow.item_id)).order_by(shared.desc())
+            .limit(neardup.MAX_CANDIDATES))).scalars())
         if not ids:
             return None
         persons = frozenset(p.key for p in new.analysis.persons)
         length = len(new.entry.title) + len(new.entry.text)
-        best: tuple[float, ItemRow] | None = None
-        for row in (await session.execute(select(ItemRow).where(col(ItemRow.id).in_(ids)))
-                    ).scalars():
-            if row.signature is None or row.duplicate_of_id is not None:
-                continue
-            sim = neardup.similarity(new.signature, neardup.unpack(row.signature))
-            if neardup.is_copy(sim, length, persons, frozenset(row.person_keys)) and (
+        best: tuple[float, int] | None = None
+        rows = await session.execute(
+            select(ItemRow.id, ItemRow.signature, ItemRow.person_keys).where(
+                col(ItemRow.id).in_(ids), col(ItemRow.duplicate_of_id).is_(None),
+                col(ItemRow.signature).is_not(None)))
+        for item_id, sig, person_keys in rows.all():
+            sim = neardup.similarity(new.signature, neardup.unpack(sig))
+            if neardup.is_copy(sim, length, persons, frozenset(person_keys)) and (
                     best is None or sim > best[0]):
-                best = (sim, row)
-        return best[1] if best else None
+                best = (sim, item_id)
+        return await session.get(ItemRow, best[1]) if best else None
 
     async def _record_item(self, session: AsyncSession, feed_id: int | None, new: NewItem,
                            now: datetime, chat_ids: list[int], decide: Decide) -> ItemOutcome:
@@ -366,8 +372,8 @@ class Store:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=original.url,
                                case_id=original.case_id, change=None)
         if new.signature:
-            session.add_all(ItemBandRow(band=band, item_id=item.id)
-                            for band in neardup.band_keys(new.signature))
+            await session.execute(insert(ItemBandRow), [
+                {"band": band, "item_id": item.id} for band in neardup.band_keys(new.signature)])
         if not analysis.relevant:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
                                change=None)
