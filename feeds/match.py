@@ -613,6 +613,10 @@ def _name_evidence(person: Person, matcher: Matcher) -> int:
     return score
 
 
+_LEAD_STOP = frozenset({"a", "an", "the", "of", "and", "or", "to", "his", "her", "their",
+                        "this", "that", "и", "или", "а", "но", "в", "на", "о", "с"})
+
+
 def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
     """A singular description standing for an unnamed individual."""
     phrase_tokens = {t for h in sentence.hits if h.group in ("kind", "stage")
@@ -627,8 +631,15 @@ def _described(sentence: Sentence, countries: Sequence[str]) -> Person | None:
         if morph.is_cyrillic_word(noun.split()[-1]) and _is_plural_ru(sentence.tokens,
                                                                        hit.token):
             continue
-        lead = [t for t in sentence.tokens[max(0, hit.token - 2):hit.token] if t.isalpha()]
-        display = " ".join([*lead, *sentence.tokens[hit.token:hit.end_token]])
+        lead: list[str] = []
+        for t in reversed(sentence.tokens[max(0, hit.token - 2):hit.token]):
+            # Only the adjectives that describe the person ("Kyrgyz", "ичкерийскому").
+            if not t.isalpha() or fold(t) in _LEAD_STOP or (
+                    morph.is_cyrillic_word(t) and not morph.is_adjective(t)):
+                break
+            lead.insert(0, t)
+        words = (*lead, *sentence.tokens[hit.token:hit.end_token])
+        display = " ".join(morph.phrase_nominative(tuple(words)))
         key = f"~{surname_key(noun.split()[-1])}:{'-'.join(sorted(countries)) or 'xx'}"
         return Person(display=display, key=key, given="")
     return None

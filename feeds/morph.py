@@ -152,3 +152,23 @@ def nominative(words: tuple[str, ...]) -> tuple[str, ...]:
         text = str(form.word) if form else word
         out.append(text[:1].upper() + text[1:])
     return tuple(out)
+
+
+@lru_cache(maxsize=50_000)
+def phrase_nominative(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Adjectives and a noun in the nominative, keeping gender and number
+    (ичкерийскому активисту → ичкерийский активист, казахстанской активистке →
+    казахстанская активистка). Words that do not inflect are kept."""
+    out = []
+    for word in words:
+        if not is_cyrillic_word(word):
+            out.append(word)
+            continue
+        form = analyzer().parse(word)[0].inflect({"nomn"})
+        out.append(str(form.word) if form else word)
+    return tuple(out)
+
+
+def is_adjective(word: str) -> bool:
+    """Whether a Cyrillic word reads first as an adjective (full form)."""
+    return is_cyrillic_word(word) and "ADJF" in analyzer().parse(word)[0].tag
