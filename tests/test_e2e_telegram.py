@@ -155,3 +155,28 @@ async def test_run_without_token_prints_cards(
     else:
         raise AssertionError("no card printed")
     await _stop(task, stop)
+
+
+async def test_addfeed_page_with_css_selector(
+        fake_telegram: FakeTelegramAPI, fixture_server: FixtureServer, tmp_path: Path) -> None:
+    """/addfeed URL page 900 css:SELECTOR reads a table-less registry; a bad selector is
+    refused in one line."""
+    fake = fake_telegram
+    fixture_server.routes["/registry"] = (200, {"Content-Type": "text/html; charset=utf-8"}, (
+        "<html><head><title>Районный суд</title></head><body>"
+        "<div class='case'>5-11/2024 Рахимов Ф.Т., гражданин Таджикистана — ст. 18.8 КоАП РФ,"
+        " штраф с административным выдворением</div>"
+        "<div class='case'>2-12/2024 о взыскании долга</div></body></html>").encode())
+    task, stop = await _start(_settings(fake, tmp_path), fake)
+    try:
+        url = f"{fixture_server.base_url}/registry"
+        fake.push_message(f"/addfeed {url} page 900 css:div.case >", user_id=ADMIN)
+        assert (await _reply(fake, ADMIN, 0)).startswith("Not added: not a CSS selector")
+        fake.push_message(f"/addfeed {url} page 900 css:div.case", user_id=ADMIN)
+        assert "Added feed #1 (page, every 900 s)" in await _reply(fake, ADMIN, 1)
+        card = (await fake.await_messages(GROUP, 1, timeout=20))[0]["text"]
+        assert "Рахимов" in card and "EXPULSION" in card
+        fake.push_message("/feeds", user_id=ADMIN)
+        assert "2 items seen" in await _reply(fake, ADMIN, 2)
+    finally:
+        await _stop(task, stop)
