@@ -6,7 +6,7 @@ precision/recall, against the targets of the understanding issue. The items go
 through the real pipeline (``ingest_entries`` into an in-memory database, in order
 of publication), exactly as polled items would.
 
-Usage: .venv/bin/python bench/quality.py [--dev2 | --holdout] [--errors]
+Usage: .venv/bin/python bench/quality.py [--dev2 | --dev3 | --holdout] [--errors]
 
 ``--holdout`` measures tests/fixtures/quality_holdout instead: a second set written
 blind, used only to measure how the rules generalise — never to tune them.
@@ -182,7 +182,8 @@ def evaluate(items: list[dict[str, Any]], tracks: list[dict[str, Any]]) -> Repor
 
 def main() -> None:
     folder = (HOLDOUT if "--holdout" in sys.argv else
-              QUALITY.with_name("quality_dev2") if "--dev2" in sys.argv else QUALITY)
+              QUALITY.with_name("quality_dev2") if "--dev2" in sys.argv else
+              QUALITY.with_name("quality_dev3") if "--dev3" in sys.argv else QUALITY)
     if not (folder / "items.jsonl").exists():
         print(f"no labelled set at {folder}")
         return

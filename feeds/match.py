@@ -298,6 +298,12 @@ def read_sentence(text: str, matcher: Matcher) -> Sentence:
             if key not in seen:
                 seen.add(key)
                 sentence.hits.append(hit)
+    # The longest stage phrase wins: "could be extradited" (imminent) contains
+    # "extradited" (removed), which then does not count.
+    stages = [h for h in sentence.hits if h.group == "stage"]
+    sentence.hits = [h for h in sentence.hits if h.group != "stage" or not any(
+        o.name != h.name and o.token <= h.token and h.end_token <= o.end_token
+        and (o.end_token - o.token) > (h.end_token - h.token) for o in stages)]
     return sentence
 
 

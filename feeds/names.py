@@ -55,16 +55,20 @@ _SKELETON_RULES: tuple[tuple[str, str], ...] = (
 )
 # Applied before the rules above: Uzbek o' (ў) is Russian у (O'ktamov = Уктамов);
 # Latin yo after a consonant is ё, which Russian spelling writes е (Fomichyov = Фомичев);
-# x starting a word before a, o or u is Uzbek Х (Xasanov = Хасанов), elsewhere the
-# "ks" of Alexei or Xenia; Azerbaijani ı and ə read as i and e.
+# x starting a word before a, o, u or ə is Uzbek/Azerbaijani Х (Xasanov = Хасанов,
+# Xəlilov = Халилов), elsewhere the "ks" of Alexei or Xenia; Turkic ı ə ş ç ğ read as
+# i e sh ch g.
 _PRE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"o['‘’ʻ`]"), "u"),
     (re.compile(r"g['‘’ʻ`]"), "g"),
     (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])yo"), "e"),
     (re.compile(r"(?<=[bcdfghjklmnpqrstvwxz])io(?=[a-z])"), "e"),
-    (re.compile(r"^x(?=[aou])"), "h"),
+    (re.compile(r"^x(?=[aouə])"), "h"),
     (re.compile(r"ı"), "i"),
     (re.compile(r"ə"), "e"),
+    (re.compile(r"ş"), "sh"),
+    (re.compile(r"ç"), "ch"),
+    (re.compile(r"ğ"), "g"),
 )
 _DOUBLE = re.compile(r"(.)\1+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -106,9 +110,10 @@ def transliterate(text: str) -> str:
 
 def skeleton(latin: str) -> str:
     """Fold a Latin spelling to the scheme-independent skeleton."""
-    out = _strip_marks(latin.lower())
-    for pattern, repl in _PRE_RULES:
+    out = latin.lower()
+    for pattern, repl in _PRE_RULES:       # before diacritics go: ş is sh, not s
         out = pattern.sub(repl, out)
+    out = _strip_marks(out)
     out = out.replace("'", "").replace("`", "").replace("’", "").replace("ʻ", "")
     out = out.replace("‘", "").replace("-", "")
     for old, new in _SKELETON_RULES:
@@ -156,16 +161,23 @@ def split_name(words_: list[str]) -> tuple[str, str] | None:
     return words_[-1], words_[0]
 
 
-FUZZY_MIN = 7      # keys this long may differ by one letter and still match
+FUZZY_MIN = 6      # keys this long may differ by one letter and still match
+# A first letter may differ only within a class: vowels (Yoqubov/Якубов), and k/h —
+# Turkic Q is К in Kazakh and Uzbek but Г in Azerbaijani (Quliyev = Гулиев), and Х
+# is written kh or h (Tokhtarov = Токтаров).
+_SOUND_CLASSES = ("aeiou", "kh")
 
 
 def keys_match(a: str, b: str) -> bool:
-    """Same surname key, or — for keys of seven letters or more that start alike — one
-    letter apart: Belarusian ў, Uzbek o, Kazakh і and Azerbaijani ə leave exactly such
-    traces (Vasileuskaya/Василевская, Yo'ldoshev/Юлдашев, Әбдірахманова/Абдрахманова)."""
+    """Same surname key, or — for keys of six letters or more — one letter apart
+    (callers require an agreeing given name for that): Belarusian ў, Uzbek o, Kazakh
+    і and Azerbaijani ə leave exactly such traces (Vasileuskaya/Василевская,
+    Yo'ldoshev/Юлдашев, Әбдірахманова/Абдрахманова)."""
     if a == b:
         return True
-    if min(len(a), len(b)) < FUZZY_MIN or a[:3] != b[:3] or abs(len(a) - len(b)) > 1:
+    if min(len(a), len(b)) < FUZZY_MIN or abs(len(a) - len(b)) > 1:
+        return False
+    if a[0] != b[0] and not any(a[0] in c and b[0] in c for c in _SOUND_CLASSES):
         return False
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b, strict=True)) == 1
@@ -244,13 +256,21 @@ def _given_skeleton(word: str) -> str:
 
 def given_agrees(query: NameQuery, text_given: str) -> bool:
     """Whether a given name found in a text fits the query's: full names compare on
-    their first three letters (Ерболат ≠ Ерлан), initials on the first."""
+    their first two consonants (Ерболат ≠ Ерлан, Rəşad = Рашад), initials on the
+    first letter."""
     if not text_given:
         return True
     if query.given and len(text_given) > 1:
+        a, b = _consonants(query.given), _consonants(text_given)
+        if len(a) >= 2 and len(b) >= 2:
+            return a[:2] == b[:2]       # vowels vary across scripts: Rəşad = Рашад
         n = min(3, len(query.given), len(text_given))
         return query.given[:n] == text_given[:n]
     return text_given[:1] == query.initial
+
+
+def _consonants(skeleton_text: str) -> str:
+    return "".join(c for c in skeleton_text if c not in "aeiou")
 
 
 def mentions(query: NameQuery, text: str) -> bool:

@@ -377,11 +377,12 @@ class Store:
         if not analysis.relevant:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
                                change=None)
-        # Candidates share the first three letters of a key: the pure decider then
-        # applies the exact / one-letter rule (feeds.names.keys_match).
-        prefixes = sorted({p.key[:3] for p in analysis.persons})
+        # Candidates: open cases whose key is about as long (one letter may differ,
+        # even the first); the pure decider applies feeds.names.keys_match.
+        lengths = sorted({n for p in analysis.persons for n in (len(p.key) - 1, len(p.key),
+                                                                 len(p.key) + 1)})
         open_cases = select(CaseRow).where(
-            func.substr(col(CaseRow.person_key), 1, 3).in_(prefixes),
+            func.length(col(CaseRow.person_key)).in_(lengths),
             col(CaseRow.status) == "open").order_by(col(CaseRow.id))
         candidates = [_case_state(r) for r in (await session.execute(open_cases)).scalars()]
         decision = decide(analysis, candidates, now)
