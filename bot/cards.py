@@ -92,4 +92,9 @@ def render_plain(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
     """The card as console text (for ``scan``, ``demo`` and token-less ``run``): tags
     removed, each link written as ``text (URL)``."""
     html = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", render_card(case, tracks=tracks))
+    return strip_tags(html)
+
+
+def strip_tags(html: str) -> str:
+    """Telegram HTML → plain text (tags dropped, entities decoded)."""
     return unescape(_TAG.sub("", html))

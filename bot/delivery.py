@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Protocol
 
-from bot.cards import render_card, render_escalation, render_plain
+from bot.cards import render_card, render_escalation, render_plain, strip_tags
 from feeds.errors import DeliveryError
 from feeds.models import CaseView, OutboxKind, OutboxMessage
 from feeds.names import mentions, parse_query
@@ -49,10 +49,7 @@ class ConsoleSender:
     _next_id: int = 1
 
     async def send(self, chat_id: int, html: str, *, reply_to: int | None = None) -> int:
-        import re
-        from html import unescape
-
-        text = unescape(re.sub(r"<[^>]+>", "", html))
+        text = strip_tags(html)
         self.write(("↳ " if reply_to else "") + text + "\n" + "─" * 60)
         self._next_id += 1
         return self._next_id - 1

@@ -21,7 +21,7 @@ from bot.delivery import tracks_for
 from feeds.errors import DeportwatchError
 from feeds.fetch import Fetcher, read_local
 from feeds.models import FeedSpec, StoredItem
-from feeds.names import mentions, parse_query
+from feeds.names import NameQuery, mentions, parse_query
 from feeds.pipeline import ingest
 from storage import Store
 from storage.db import MEMORY_URL
@@ -39,8 +39,8 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def item_json(item: StoredItem, tracks: Sequence[str]) -> dict[str, Any]:
-    queries = [(q, parse_query(q)) for q in tracks]
+def item_json(item: StoredItem, queries: Sequence[tuple[str, NameQuery]]) -> dict[str, Any]:
+    """One item of the ``--json`` contract; ``queries`` are the parsed ``--track`` ones."""
     return {
         "url": item.url, "source": item.source, "title": item.title, "text": item.text,
         "lang": item.lang, "published": _iso(item.published), "relevant": item.relevant,
@@ -55,8 +55,7 @@ def item_json(item: StoredItem, tracks: Sequence[str]) -> dict[str, Any]:
 async def scan(sources: Sequence[str], *, tracks: Sequence[str] = (), db: str | None = None,
                allow_private: bool = False) -> ScanResult:
     """Run fetch → parse → match → dedup → case once over ``sources``."""
-    for q in tracks:
-        parse_query(q)   # a bad query fails before any work
+    queries = [(q, parse_query(q)) for q in tracks]   # a bad query fails before any work
     result = ScanResult()
     store = await Store.open(db or MEMORY_URL)
     try:
@@ -73,7 +72,7 @@ async def scan(sources: Sequence[str], *, tracks: Sequence[str] = (), db: str | 
                 except (DeportwatchError, OSError) as exc:
                     result.errors.append(f"{source}: {exc}")
         items = await store.items()
-        result.items = [item_json(i, tracks) for i in items]
+        result.items = [item_json(i, queries) for i in items]
         for case_id in await store.case_ids():
             case = await store.get_case(case_id)
             assert case is not None
@@ -83,8 +82,9 @@ async def scan(sources: Sequence[str], *, tracks: Sequence[str] = (), db: str | 
                 "stage": case.stage.value if case.stage else None, "urgent": case.urgent,
                 "persons": list(case.persons), "countries": list(case.countries),
                 "items": urls})
-            matched = tuple(q for q in tracks if mentions(parse_query(q), " ; ".join(
-                case.persons))) + await tracks_for(store, case)
+            names = " ; ".join(case.persons)
+            matched = tuple(q for q, parsed in queries if mentions(parsed, names)) + \
+                await tracks_for(store, case)
             result.cards.append(render_plain(case, tracks=matched))
     finally:
         await store.close()

@@ -14,11 +14,10 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from feeds.text import fold
+from feeds.text import fold_words
 
 _TRACKING = re.compile(r"^(utm_\w*|fbclid|gclid|dclid|yclid|_openstat|mc_cid|mc_eid|igshid|"
                        r"ref_src|from|rss|s_cid|cmpid|at_medium|at_campaign)$", re.IGNORECASE)
-_NON_WORD = re.compile(r"[\W_]+")
 
 
 def canonical_url(url: str) -> str:
@@ -41,7 +40,7 @@ def canonical_url(url: str) -> str:
 
 def content_hash(title: str, text: str) -> str:
     """A hash of the folded words of an item; punctuation and spacing do not count."""
-    body = _NON_WORD.sub(" ", fold(f"{title} {text}")).strip()
+    body = fold_words(f"{title} {text}")
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

@@ -204,19 +204,20 @@ def guarded_transport(allowed: AddressPolicy, limits: FetchLimits) -> httpx.Asyn
     return transport
 
 
-async def check_url(url: str, *, allow_private: bool,
-                    allowed: AddressPolicy | None = None) -> None:
-    """Refuse a URL that must not be fetched; raises ``UnsafeURLError`` with the reason."""
+async def check_url(url: str, *, allowed: AddressPolicy | None) -> None:
+    """Refuse a URL that must not be fetched; raises ``UnsafeURLError`` with the reason.
+
+    ``allowed`` is the address policy (``public_only`` in production); None means any
+    address (private URLs allowed), so the host need not be resolved here."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeURLError(f"only http and https URLs can be fetched, not {parts.scheme!r}")
     host = parts.hostname
     if not host:
         raise UnsafeURLError("the URL has no host")
-    if allow_private and allowed is None:
-        return
-    await resolve_checked(host, parts.port or (443 if parts.scheme == "https" else 80),
-                          allowed or public_only)
+    if allowed is not None:
+        await resolve_checked(host, parts.port or (443 if parts.scheme == "https" else 80),
+                              allowed)
 
 
 async def precheck_url(url: str, *, allow_private: bool) -> str | None:
@@ -224,7 +225,7 @@ async def precheck_url(url: str, *, allow_private: bool) -> str | None:
     returns a warning instead of failing when the host cannot be resolved right now
     (the same check runs again before every fetch)."""
     try:
-        await check_url(url, allow_private=allow_private)
+        await check_url(url, allowed=None if allow_private else public_only)
     except FetchError as exc:
         return f"{exc}; the address will be checked again before each poll"
     return None
@@ -257,19 +258,19 @@ class Fetcher:
         address in for a public one); by default only public addresses, or any when
         ``allow_private``."""
         self.limits = limits or FetchLimits()
-        self._allowed = allowed or (any_address if allow_private else public_only)
+        policy = allowed or (None if allow_private else public_only)
         self._total = asyncio.Semaphore(self.limits.total)
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
         async def guard(request: httpx.Request) -> None:
-            await check_url(str(request.url), allow_private=False, allowed=self._allowed)
+            await check_url(str(request.url), allowed=policy)
 
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(20.0, connect=self.limits.connect_timeout),
             follow_redirects=True, max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             event_hooks={"request": [guard]},
-            transport=transport or guarded_transport(self._allowed, self.limits))
+            transport=transport or guarded_transport(policy or any_address, self.limits))
 
     async def __aenter__(self) -> Fetcher:
         return self

@@ -51,8 +51,11 @@ from feeds.names import (
     PATRONYMIC,
     SURNAME_SHAPE,
     given_initial,
+    given_names,
+    is_given_name,
     split_name,
     surname_key,
+    title_case,
 )
 from feeds.text import detect_lang, fold, sentences
 
@@ -245,11 +248,9 @@ def build_matcher() -> Matcher:
         assert isinstance(stop, dict)
         stop_words.update(fold(w) for w in stop.get("words", []))
         stop_prefixes.extend(fold(p) for p in stop.get("prefixes", []))
-    given = _read_toml("given_names.toml").get("names", [])
-    assert isinstance(given, list)
     return Matcher(automaton=automaton, stop_words=frozenset(stop_words),
                    stop_prefixes=tuple(stop_prefixes), name_blockers=frozenset(blockers),
-                   given_names=frozenset(fold(g) for g in given))
+                   given_names=given_names())
 
 
 def _search(view: str, starts: list[int], matcher: Matcher) -> list[Hit]:
@@ -382,12 +383,6 @@ def _covered(sentence: Sentence) -> set[int]:
     return covered
 
 
-def title_case(tokens: Sequence[str]) -> bool:
-    """A Title Case Headline: most words of four letters or more are capitalised."""
-    long = [t for t in tokens if len(t) >= 4 and t.isalpha()]
-    return len(long) >= 3 and sum(t[0].isupper() for t in long) / len(long) >= 0.7
-
-
 def _letters(token: str) -> bool:
     return token.replace("'", "").replace("’", "").isalpha()
 
@@ -461,13 +456,6 @@ def _single_surname(word: str) -> bool:
         role = morph.name_role(word)
         return role is morph.NameRole.SURNAME or (
             role is morph.NameRole.UNKNOWN and bool(SURNAME_SHAPE.search(word)))
-    return bool(SURNAME_SHAPE.search(word))
-
-
-def _looks_like_surname(word: str) -> bool:
-    if morph.is_cyrillic_word(word):
-        return morph.name_role(word) in (morph.NameRole.SURNAME, morph.NameRole.UNKNOWN) \
-            or bool(SURNAME_SHAPE.search(word))
     return bool(SURNAME_SHAPE.search(word))
 
 
@@ -602,15 +590,14 @@ def _add_person(persons: list[Person], new: Person) -> None:
     persons.append(new)
 
 
-def _name_evidence(person: Person, matcher: Matcher) -> int:
+def _name_evidence(person: Person) -> int:
     """How surely a found person is a real name (for choosing the case's person):
     a known given name or an initial, a surname shape, two or more words."""
     words = person.display.replace(".", ". ").split()
     score = 0
     if person.given:
         score += 1
-    if any(fold(w) in matcher.given_names or (morph.is_cyrillic_word(w) and morph.name_role(w)
-                                               is morph.NameRole.GIVEN) for w in words):
+    if any(is_given_name(w) for w in words):
         score += 2
     if any(SURNAME_SHAPE.search(w.strip(".,")) for w in words):
         score += 2
@@ -783,8 +770,6 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
     kinds: Counter[CaseKind] = Counter()
     triggers: list[str] = []
     negatives: set[str] = set()
-    persons: list[Person] = []
-    officials: set[str] = set()     # keys of people introduced as lawyers, officials…
     title_negatives: set[str] = set()
     for index, s in enumerate(sents):
         if index == 0:
@@ -794,21 +779,26 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
         for name in s.names("kind"):
             kinds[CaseKind(name)] += 1
             triggers.append(name)
-        if s.triggers or index <= 1:
+    if not kinds:
+        return Analysis(relevant=False, lang=lang, reason="no removal term")
+    persons: list[Person] = []
+    officials: set[str] = set()     # keys of people introduced as lawyers, officials…
+    subject = [s.triggers or index <= 1 for index, s in enumerate(sents)]
+    for s, read in zip(sents, subject, strict=True):
+        if read:
             for p in extract_persons(s, m, officials=officials):
                 _add_person(persons, p)
-    if kinds and not persons:
+    if not persons:
         # The subject may be named in a sentence without the removal words ("He was
         # detained…" after "Mikhail Zhilin, an officer who fled mobilisation, …").
-        for s in sents:
-            for p in extract_persons(s, m, officials=officials):
-                _add_person(persons, p)
+        for s, read in zip(sents, subject, strict=True):
+            if not read:
+                for p in extract_persons(s, m, officials=officials):
+                    _add_person(persons, p)
     # "Yerevan lawyer Mariam Avetisyan …, Avetisyan says": a bare later mention of an
     # official is still the official.
     persons = sorted((p for p in persons if p.key not in officials),
-                     key=lambda p: -_name_evidence(p, m))
-    if not kinds:
-        return Analysis(relevant=False, lang=lang, reason="no removal term")
+                     key=lambda p: -_name_evidence(p))
     kind = _pick_kind(kinds)
     title_stages = [Stage(n) for n in sents[0].names("stage")] if sents else []
     stage = pick_stage(title_stages) or pick_stage(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -234,14 +235,15 @@ def parse_query(query: str) -> NameQuery:
 
 
 @cache
-def _given_names() -> frozenset[str]:
+def given_names() -> frozenset[str]:
+    """The Latin given names of lexicon/given_names.toml, folded."""
     data = resources.files("feeds").joinpath("lexicon", "given_names.toml").read_text("utf-8")
     return frozenset(fold(n) for n in tomllib.loads(data).get("names", []))
 
 
 def is_given_name(word: str) -> bool:
     """A known given name: in the Latin list, or a Name to Russian morphology."""
-    if fold(word) in _given_names():
+    if fold(word) in given_names():
         return True
     if _CYRILLIC.search(word):
         from feeds import morph  # names stays importable without the dictionaries
@@ -296,7 +298,7 @@ def mentions(query: NameQuery, text: str) -> bool:
     places = exact + fuzzy
     if not places:
         return False
-    if not query.initial or _title_case(tokens):
+    if not query.initial or title_case(tokens):
         return True
     attached = [g for i in places
                 for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
@@ -304,10 +306,11 @@ def mentions(query: NameQuery, text: str) -> bool:
     return not attached or any(given_agrees(query, g) for g in attached)
 
 
-def _title_case(tokens: list[str]) -> bool:
-    """A Title Case Headline (most longer words capitalised): neighbours prove nothing."""
-    long = [t for t in tokens if len(t) >= 4]
-    return len(long) >= 3 and sum(t[:1].isupper() for t in long) / len(long) >= 0.7
+def title_case(tokens: Sequence[str]) -> bool:
+    """A Title Case Headline: most words of four letters or more are capitalised (so a
+    capital proves nothing about names). Tokens may include numbers and punctuation."""
+    long = [t for t in tokens if len(t) >= 4 and t[:1].isalpha()]
+    return len(long) >= 3 and sum(t[0].isupper() for t in long) / len(long) >= 0.7
 
 
 def _is_given_word(token: str) -> bool:

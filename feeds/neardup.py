@@ -23,12 +23,11 @@ Must not touch storage; no clock, no randomness at run time.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from feeds.text import fold
+from feeds.text import fold_words
 
 NUM_PERM = 64
 BANDS = 8
@@ -43,13 +42,7 @@ _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20221228)          # fixed: signatures must be stable
 _A = _rng.integers(1, _PRIME, size=NUM_PERM, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, size=NUM_PERM, dtype=np.uint64)
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def normalise(text: str) -> str:
-    """Folded words separated by single spaces: punctuation and spacing do not count."""
-    return _NON_WORD.sub(" ", fold(text)).strip()
-
+normalise = fold_words
 
 def _shingle_hashes(text: str) -> np.ndarray:
     body = normalise(text)

@@ -30,6 +30,15 @@ def fold(text: str) -> str:
     return text.replace("ё", "е").replace("’", "'").replace("ʼ", "'")
 
 
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def fold_words(text: str) -> str:
+    """Folded words separated by single spaces: punctuation and spacing do not count
+    (the form both exact and near-duplicate detection compare)."""
+    return _NON_WORD.sub(" ", fold(text)).strip()
+
+
 def clean_spaces(text: str) -> str:
     """Collapse runs of spaces inside lines and of blank lines between paragraphs."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
