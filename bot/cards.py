@@ -1,38 +1,65 @@
-"""Case cards (pure): a ``CaseView`` → Telegram HTML.
+"""Case cards and the other case messages (pure): ``CaseView`` → Telegram HTML + buttons.
 
-Every untrusted string (names, titles, outlets, URLs) goes through ``html.escape``;
-the card stays under Telegram's 4,096-character limit by trimming the source list
-with "+N more", never by cutting inside a tag.
+Every untrusted string (names, titles, outlets, URLs, courts, user names) goes
+through ``html.escape``; only http(s) links become ``<a href>``. A card stays under
+Telegram's 4,096-character limit by trimming the source list with "+N more", never
+by cutting inside a tag. Buttons carry ``c:ACTION:CASE_ID`` callback data (at most 64
+bytes by construction).
 
-Must not send anything or read the clock (``now`` is a parameter).
+Must not send anything, read the clock or import telegram (buttons are plain data).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape, unescape
 
-from feeds.models import CaseView, Stage
+from bot.i18n import event_name, kind_name, stage_name, t
+from feeds.match import country_names
+from feeds.models import CaseStatus, CaseView
 
 MAX_CARD = 4096
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
+MAX_CALLBACK = 64
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"<[^>]+>")
-_STAGE_LABEL = {
-    Stage.DETAINED: "detained", Stage.ASYLUM_REFUSED: "asylum refused",
-    Stage.COURT_ORDER: "removal ordered by a court", Stage.APPEAL_REJECTED: "appeal rejected",
-    Stage.IMMINENT: "removal imminent", Stage.REMOVED: "removed / handed over",
-    Stage.RELEASED: "released", Stage.REFUSED: "removal refused or quashed",
-    Stage.INTERIM_MEASURES: "interim measures requested",
-}
+ACTIONS = ("take", "release", "resolve", "irrelevant", "sources", "reopen")
 
 
-def _when(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M UTC")
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    data: str   # callback data, at most 64 bytes
 
 
-def stage_label(stage: Stage | None) -> str:
-    return _STAGE_LABEL.get(stage, "stage unknown") if stage else "stage unknown"
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    html: str
+    buttons: Keyboard = ()
+
+
+def callback_data(action: str, case_id: int) -> str:
+    data = f"c:{action}:{case_id}"
+    assert action in ACTIONS and len(data.encode()) <= MAX_CALLBACK
+    return data
+
+
+def parse_callback(data: str | None) -> tuple[str, int] | None:
+    """``c:take:12`` → ("take", 12); None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != "c" or parts[1] not in ACTIONS or \
+            not parts[2].isdigit() or len(parts[2]) > 18:
+        return None
+    return parts[1], int(parts[2])
+
+
+def when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "?"
 
 
 def link(url: str, text: str) -> str:
@@ -42,33 +69,76 @@ def link(url: str, text: str) -> str:
     return escape(text)
 
 
-def headline(case: CaseView) -> str:
-    """The first line: urgency, kind, countries (from → to)."""
-    flag = "🔴 URGENT" if case.urgent else "🟡 watch"
-    kind = (case.kind.value if case.kind else "removal").upper()
-    route = " → ".join(case.countries) if case.countries else "countries unknown"
-    return f"{flag} · {escape(kind)} · {escape(route)}"
+def country(lang: str, code: str) -> str:
+    names = country_names().get(code)
+    if names is None:
+        return code
+    return names[1] if lang == "ru" else names[0]
 
 
-def render_card(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
-    """The full card for a case, in Telegram HTML, at most 4,096 characters."""
+def headline(case: CaseView, lang: str = "en") -> str:
+    """The first line: urgency, kind, countries (from → to); already escaped."""
+    flag = t(lang, "urgent") if case.urgent else t(lang, "watch")
+    route = " → ".join(country(lang, c) for c in case.countries) if case.countries \
+        else t(lang, "countries_unknown")
+    return f"{flag} · {escape(kind_name(lang, case.kind))} · {escape(route)}"
+
+
+def short(text: str, limit: int = 300) -> str:
+    """Untrusted text, shortened to ``limit`` characters and escaped."""
+    return escape(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def who(case: CaseView, lang: str = "en") -> str:
+    """The person's name(s), shortened and escaped."""
+    return short(" / ".join(case.persons) or t(lang, "name_unknown"))
+
+
+def buttons(case: CaseView, lang: str = "en") -> Keyboard:
+    """Take or Release, Resolved, Not relevant, Sources — or Reopen on a closed case."""
+    def b(key: str, action: str) -> Button:
+        return Button(t(lang, key), callback_data(action, case.id))
+
+    if case.status is not CaseStatus.OPEN:
+        return ((b("btn_reopen", "reopen"), b("btn_sources", "sources")),)
+    first = b("btn_release", "release") if case.claimed_by_id is not None else \
+        b("btn_take", "take")
+    return ((first,), (b("btn_resolved", "resolve"), b("btn_irrelevant", "irrelevant"),
+                       b("btn_sources", "sources")))
+
+
+def _head(case: CaseView, lang: str) -> list[str]:
     langs = sorted({i.lang for i in case.items if i.lang and i.lang != "und"})
     outlets = {i.source for i in case.items}
-    head = [
-        f"<b>{headline(case)}</b>",
-        f"<b>{escape(' / '.join(case.persons) or 'name unknown')}</b>",
-        f"Stage: {escape(stage_label(case.stage))} (updated {_when(case.updated)})",
-        *([f"Court: {escape(case.court)}"] if case.court else []),
-        f"Sources: {len(outlets)} outlet(s), {len(case.items)} report(s)"
-        + (f" in {escape(', '.join(langs))}" if langs else ""),
-        f"First seen: {_when(case.first_seen)}",
+    return [
+        f"<b>{headline(case, lang)}</b>",
+        f"<b>{who(case, lang)}</b>",
+        t(lang, "stage_line", stage=escape(stage_name(lang, case.stage)),
+          when=when(case.stage_at or case.updated)),
+        *([t(lang, "court_line", court=short(case.court))] if case.court else []),
+        t(lang, "sources_line", outlets=len(outlets), reports=len(case.items))
+        + (t(lang, "in_langs", langs=escape(", ".join(langs))) if langs else ""),
+        t(lang, "first_seen", when=when(case.first_seen)),
     ]
-    tail = [f"Case #{case.id} · claimed by {escape(case.claimed_by)}" if case.claimed_by
-            else f"Case #{case.id} · not claimed yet"]
-    if tracks:
-        tail.insert(0, "Tracks: " + escape(", ".join(tracks)))
-    lines = [f"• {link(i.url, i.title or i.url)} — {escape(i.source)}" for i in case.items]
-    budget = MAX_CARD - len("\n".join(head + tail)) - 40
+
+
+def _tail(case: CaseView, tracks: Sequence[str], lang: str) -> list[str]:
+    out = [t(lang, "tracks_line", tracks=short(", ".join(tracks)))] if tracks else []
+    out.append(t(lang, "claimed_by", id=case.id, name=short(case.claimed_by, 100))
+               if case.claimed_by else t(lang, "not_claimed", id=case.id))
+    if case.status is CaseStatus.RESOLVED:
+        out.append(t(lang, "status_resolved"))
+    elif case.status is CaseStatus.IRRELEVANT:
+        out.append(t(lang, "status_irrelevant"))
+    return out
+
+
+def _source_lines(case: CaseView) -> list[str]:
+    return [f"• {link(i.url, i.title or i.url)} — {escape(i.source)}" for i in case.items]
+
+
+def _fit(lines: list[str], budget: int, lang: str) -> list[str]:
+    """As many whole lines as fit in ``budget`` characters, then "+N more"."""
     shown: list[str] = []
     for line in lines:
         if len(line) + 1 > budget:
@@ -76,22 +146,89 @@ def render_card(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
         shown.append(line)
         budget -= len(line) + 1
     if len(shown) < len(lines):
-        shown.append(f"+{len(lines) - len(shown)} more")
-    card = "\n".join([*head, "", *shown, "", *tail])
-    assert len(card) <= MAX_CARD
-    return card
+        shown.append(t(lang, "more", n=len(lines) - len(shown)))
+    return shown
 
 
-def render_escalation(case: CaseView) -> str:
+def render_card(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en") -> Card:
+    """The card for a case, in Telegram HTML, at most 4,096 characters, with buttons."""
+    head, tail = _head(case, lang), _tail(case, tracks, lang)
+    budget = MAX_CARD - len("\n".join(head + tail)) - 40
+    html = "\n".join([*head, "", *_fit(_source_lines(case), budget, lang), "", *tail])
+    assert len(html) <= MAX_CARD
+    return Card(html, buttons(case, lang))
+
+
+def _clip(line: str, limit: int) -> str:
+    """Shorten a line of escaped text without cutting an entity or a tag."""
+    plain = unescape(_TAG.sub("", line))
+    return escape(plain[: limit // 2]) + "…"
+
+
+def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"
+                ) -> list[str]:
+    """``/case ID``: the card, the timeline and every source, split into messages of at
+    most 4,096 characters at line boundaries."""
+    lines = [*_head(case, lang), *_tail(case, tracks, lang), "", f"<b>{t(lang, 'timeline')}</b>"]
+    lines += [f"{when(e.at)} — {escape(event_name(lang, e.change, e.user))}"
+              + (f" ({escape(stage_name(lang, e.stage))})" if e.stage else "")
+              for e in case.events]
+    lines += ["", f"<b>{t(lang, 'all_sources')}</b>", *_source_lines(case)]
+    return split_messages(lines)
+
+
+def split_messages(lines: Sequence[str], limit: int = MAX_CARD) -> list[str]:
+    """Join lines into messages of at most ``limit`` characters (a longer line is
+    shortened as text, never cut inside a tag)."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        if len(line) > limit - 10:
+            line = _clip(line, limit - 10)
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        out.append(current)
+    return out
+
+
+def render_escalation(case: CaseView, lang: str = "en") -> str:
     """A short reply to the card when the stage moves further toward removal."""
-    who = escape(case.persons[0]) if case.persons else f"case #{case.id}"
-    return f"⬆️ <b>{who}</b>: now <b>{escape(stage_label(case.stage))}</b>"
+    name = f"<b>{short(case.persons[0])}</b>" if case.persons else f"#{case.id}"
+    return t(lang, "escalation", who=name, stage=f"<b>{escape(stage_name(lang, case.stage))}</b>")
 
 
-def render_plain(case: CaseView, *, tracks: tuple[str, ...] = ()) -> str:
+def render_notice(kind: str, case: CaseView, *, lang: str = "en", minutes: int = 0,
+                  query: str = "") -> str:
+    """The short case messages: reannounce, coordinator_alert, track_hit, assigned."""
+    return t(lang, kind, id=case.id, who=f"<b>{who(case, lang)}</b>",
+             stage=escape(stage_name(lang, case.stage)), minutes=minutes,
+             query=f"<b>{short(query)}</b>")
+
+
+def render_digest(cases: Sequence[CaseView], lang: str = "en") -> list[str]:
+    """The daily digest of non-urgent cases: one line each."""
+    lines = [f"<b>{t(lang, 'digest_head', n=len(cases))}</b>"]
+    lines += [case_line(c, lang) for c in cases]
+    lines.append(t(lang, "digest_more"))
+    return split_messages(lines)
+
+
+def case_line(case: CaseView, lang: str = "en") -> str:
+    """One line of /cases and of the digest."""
+    flag = "🔴" if case.urgent else "🟡"
+    taken = f" · 🙋 {short(case.claimed_by, 100)}" if case.claimed_by else ""
+    return (f"{flag} #{case.id} <b>{who(case, lang)}</b> — "
+            f"{escape(stage_name(lang, case.stage))}{taken}")
+
+
+def render_plain(case: CaseView, *, tracks: Sequence[str] = ()) -> str:
     """The card as console text (for ``scan``, ``demo`` and token-less ``run``): tags
     removed, each link written as ``text (URL)``."""
-    html = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", render_card(case, tracks=tracks))
+    html = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})",
+                     render_card(case, tracks=tracks).html)
     return strip_tags(html)
 
 

@@ -1,21 +1,37 @@
-"""What handlers and jobs share: the ``Services`` bundle stored in ``bot_data``."""
+"""What handlers and jobs share: the ``Services`` bundle in ``bot_data``, and
+``authorize`` — the one place that decides whether a command or button may run.
+
+Every state-changing command and every button press is audited, allowed or not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.roles import Role, decide_role
+from bot.i18n import lang_of, t
+from bot.roles import Access, Role, decide_role
 from bot.settings import Settings
 from storage import Store
+
+GROUP_ANONYMOUS_BOT = 1087968824   # "Group" — the sender of anonymous admins' messages
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _no_admins(_chat: int) -> frozenset[int]:
+    return frozenset()
+
+
+async def _not_member(_chat: int, _user: int) -> bool:
+    return False
 
 
 @dataclass
@@ -25,6 +41,13 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     nudge_poll: Callable[[], None] = lambda: None
     nudge_delivery: Callable[[], None] = lambda: None
+    access: Access = field(default_factory=lambda: Access(_no_admins, _not_member))
+    groups: tuple[int, ...] = ()        # active alert chats (after any supergroup move)
+
+    @property
+    def alert_groups(self) -> tuple[int, ...]:
+        configured = (self.settings.alert_chat_id,) if self.settings.alert_chat_id else ()
+        return self.groups or configured
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -35,31 +58,82 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 @dataclass(frozen=True)
 class Caller:
-    """An authorised command: who sent it, where to answer, and the services."""
+    """An authorised command or button press: who, where, in which language."""
 
     svc: Services
-    message: Message
+    message: Message | None
     user: User
     role: Role
+    chat_id: int
+    private: bool
+    lang: str
+
+    async def say(self, key: str, *, html: bool = False, **values: object) -> None:
+        """Reply in the caller's chat with text ``key``."""
+        await self.reply(t(self.lang, key, **values), html=html)
+
+    async def reply(self, text: str, *, html: bool = False) -> None:
+        if self.message is not None:
+            await self.message.reply_text(text, parse_mode=ParseMode.HTML if html else None,
+                                          disable_web_page_preview=True)
+
+
+async def chat_lang(svc: Services, chat_id: int, user: User | None) -> str:
+    stored = await svc.store.chat_lang(chat_id)
+    if stored:
+        return stored
+    if user is not None and chat_id == user.id:
+        return lang_of(user.language_code, svc.settings.lang)
+    return svc.settings.lang
+
+
+async def role_of(svc: Services, user_id: int, *, chat_id: int | None = None,
+                  sender_chat_id: int | None = None) -> Role:
+    """The user's role; asks Telegram (cached) only when settings and grants say less."""
+    groups = svc.alert_groups
+    if user_id == GROUP_ANONYMOUS_BOT:
+        # Only administrators can post as the group itself.
+        return Role.ADMIN if sender_chat_id is not None and sender_chat_id in groups \
+            else Role.NONE
+    granted = await svc.store.member_role(user_id)
+    role = decide_role(user_id, svc.settings, granted)
+    if role is Role.ADMIN or await svc.access.group_admin(user_id, groups):
+        return Role.ADMIN
+    if role is not Role.NONE:
+        return role
+    subscribed = await svc.store.subscription(user_id) is not None
+    member = chat_id in groups or (not subscribed and await svc.access.member(user_id, groups))
+    return decide_role(user_id, svc.settings, granted, member=member, subscribed=subscribed)
 
 
 async def authorize(update: Update, context: ContextTypes.DEFAULT_TYPE, needed: Role,
-                    action: str) -> Caller | None:
-    """Check the sender's role by user id; refuse in one line and audit either way.
+                    action: str, *, audit: bool = True) -> Caller | None:
+    """Check the sender's role by user id; refuse in one line; audit either way.
 
-    Returns the caller when allowed, None when refused (the refusal is already sent).
+    Returns the caller when allowed, None when refused (the refusal is already sent,
+    as a message for commands and as a pop-up for buttons).
     """
     svc = services(context)
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None:
         return None
-    role = decide_role(user.id, svc.settings, await svc.store.member_role(user.id))
+    query = update.callback_query
+    sender_chat = message.sender_chat.id if message is not None and message.sender_chat \
+        and query is None else None
+    role = await role_of(svc, user.id, chat_id=chat.id, sender_chat_id=sender_chat)
     allowed = role >= needed
-    await svc.store.audit(user_id=user.id, action=action, detail=(message.text or "")[:500],
-                          allowed=allowed, now=svc.clock())
+    lang = await chat_lang(svc, chat.id, user)
+    if audit or not allowed:
+        detail = (query.data if query else message.text if message else "") or ""
+        await svc.store.audit(user_id=user.id, action=action, detail=detail[:500],
+                              allowed=allowed, now=svc.clock())
     if not allowed:
-        await message.reply_text(
-            f"Refused: {action} needs the {needed.name.lower()} role "
-            f"(you are a {role.name.lower()}). Nothing was changed.")
+        text = t(lang, "refused", action=action, needed=t(lang, f"role_{needed.name.lower()}"),
+                 role=t(lang, f"role_{role.name.lower()}"))
+        if query is not None:
+            await query.answer(text[:200], show_alert=True)
+        elif message is not None:
+            await message.reply_text(text)
         return None
-    return Caller(svc=svc, message=message, user=user, role=role)
+    return Caller(svc=svc, message=message if query is None else None, user=user, role=role,
+                  chat_id=chat.id, private=chat.type == ChatType.PRIVATE, lang=lang)

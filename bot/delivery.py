@@ -1,30 +1,49 @@
 """Delivery: the outbox → Telegram (or the console), at least once, never lost.
 
 A delivery pass leases pending outbox rows, renders each message from the case's
-*current* state (so a card posted late is already up to date), sends it through a
-``Sender``, and marks it sent together with the posted message id in one
-transaction. A message whose send failed goes back to pending with back-off (or
-``retry_after`` when Telegram asked); one that can never succeed (bot removed from
-the chat, bad request) is marked failed with its reason. A crash between Telegram's
-answer and the commit makes that one message repeat once after restart; nothing is
-lost because the lease runs out and the row is taken again.
+*current* state and in the chat's language (so a card posted late is already up to
+date), sends it through a ``Sender``, and marks it sent together with the posted
+message id in one transaction.
 
-Must not decide what to send: the outbox rows were written by the pipeline.
+What a failed send does (``DeliveryError`` from the sender):
+
+- flood control (429) → back to pending after Telegram's ``retry_after``; the pass stops;
+- timeouts, connection errors, 5xx → back to pending with exponential back-off;
+- the bot was removed or blocked (403) → the chat is marked inactive, everything
+  waiting for it is marked failed with the reason, and admins are told (alert groups);
+- the group became a supergroup → its chat id is updated everywhere and the row is
+  retried at once;
+- the card to edit was deleted → the card is posted anew;
+- any other refusal (400) → marked failed with Telegram's reason.
+
+A crash between Telegram's answer and the commit makes that one message repeat
+once after restart (the lease runs out and the row is taken again); nothing is lost.
+
+Must not decide what to send: the outbox rows were written with the change that
+caused them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 from typing import Protocol
 
-from bot.cards import render_card, render_escalation, render_plain, strip_tags
+from bot.cards import (
+    Keyboard,
+    render_card,
+    render_digest,
+    render_escalation,
+    render_notice,
+    render_plain,
+    strip_tags,
+)
 from feeds.errors import DeliveryError
 from feeds.models import CaseView, OutboxKind, OutboxMessage
-from feeds.names import mentions, parse_query
+from feeds.routing import track_hits
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -34,11 +53,13 @@ MAX_ATTEMPTS = 20
 class Sender(Protocol):
     """Where messages go. Raises ``DeliveryError`` on failure."""
 
-    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None) -> int:
+    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None,
+                   buttons: Keyboard = ()) -> int:
         """Post a message; returns its message id."""
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
-        """Replace a posted message's text ("not modified" is success)."""
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   buttons: Keyboard = ()) -> None:
+        """Replace a posted message's text and buttons ("not modified" is success)."""
 
 
 @dataclass
@@ -48,13 +69,15 @@ class ConsoleSender:
     write: Callable[[str], None] = print
     _next_id: int = 1
 
-    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None) -> int:
+    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None,
+                   buttons: Keyboard = ()) -> int:
         text = strip_tags(html)
         self.write(("↳ " if reply_to else "") + text + "\n" + "─" * 60)
         self._next_id += 1
         return self._next_id - 1
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   buttons: Keyboard = ()) -> None:
         await self.send(chat_id, "(updated card)\n" + html)
 
 
@@ -63,13 +86,22 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    migrated: int = 0
+
+
+@dataclass
+class Delivery:
+    """What a pass needs besides the store and the sender."""
+
+    admins: Sequence[int] = ()       # told when an alert group is lost
+    default_lang: str = "en"
+    escalate_minutes: int = 30
+    langs: dict[int, str] = field(default_factory=dict)
 
 
 async def tracks_for(store: Store, case: CaseView) -> tuple[str, ...]:
     """Queries of stored tracks that name the case's person."""
-    names = " ; ".join(case.persons)
-    return tuple(t.query for t in await store.list_tracks()
-                 if mentions(parse_query(t.query), names))
+    return tuple(t.query for t in track_hits(await store.list_tracks(), case.persons))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -77,13 +109,23 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], datetime],
-                          limit: int = 20) -> DeliveryReport:
+                          limit: int = 20, options: Delivery | None = None) -> DeliveryReport:
     """One delivery pass over the outbox."""
-    sent = retried = failed = 0
+    opts = options or Delivery()
+    sent = retried = failed = migrated = 0
     for message in await store.lease_outbox(now(), limit=limit):
         try:
-            posted = await _deliver_one(store, sender, message)
+            posted = await _deliver_one(store, sender, message, opts)
         except DeliveryError as exc:
+            if exc.migrate_to is not None:
+                await store.migrate_chat(message.chat_id, exc.migrate_to, now())
+                await store.retry_outbox(message, error=str(exc), next_attempt_at=now())
+                log.warning("chat migrated old=%s new=%s", message.chat_id, exc.migrate_to)
+                migrated += 1
+                continue
+            if exc.chat_gone:
+                await store.deactivate_chat(message.chat_id, reason=str(exc), now=now(),
+                                            notify=opts.admins)
             give_up = not exc.retryable or message.attempts >= MAX_ATTEMPTS
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(
                 message.attempts)
@@ -100,35 +142,72 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
             continue
         await store.complete_outbox(message, now=now(), posted_message_id=posted)
         sent += 1
-    return DeliveryReport(sent=sent, retried=retried, failed=failed)
+    return DeliveryReport(sent=sent, retried=retried, failed=failed, migrated=migrated)
 
 
-async def _deliver_one(store: Store, sender: Sender, message: OutboxMessage) -> int | None:
-    """Send one message; returns the posted card's message id for NEW_CARD."""
+async def _lang(store: Store, chat_id: int, opts: Delivery) -> str:
+    if chat_id not in opts.langs:
+        opts.langs[chat_id] = await store.chat_lang(chat_id) or opts.default_lang
+    return opts.langs[chat_id]
+
+
+async def _deliver_one(store: Store, sender: Sender, message: OutboxMessage,
+                       opts: Delivery) -> int | None:
+    """Send one message; returns the posted card's message id when a card was posted."""
+    chat = message.chat_id
     if message.kind is OutboxKind.ADMIN_NOTICE:
-        await sender.send(message.chat_id, escape(message.body or ""))
+        await sender.send(chat, escape(message.body or ""))
+        return None
+    lang = await _lang(store, chat, opts)
+    if message.kind is OutboxKind.DIGEST:
+        cases = [c for i in (message.body or "").split(",") if i.isdigit()
+                 if (c := await store.get_case(int(i))) is not None]
+        for part in render_digest(cases, lang):
+            await sender.send(chat, part)
         return None
     if message.case_id is None:
         raise DeliveryError(f"outbox row {message.id} has no case", retryable=False)
     case = await store.get_case(message.case_id)
     if case is None:
         raise DeliveryError(f"case {message.case_id} does not exist", retryable=False)
-    tracks = await tracks_for(store, case)
-    card = render_card(case, tracks=tracks)
-    posted = await store.card_message(case.id, message.chat_id)
+    card = render_card(case, tracks=await tracks_for(store, case), lang=lang)
+    if message.kind in _PRIVATE_NOTICES:
+        query = ""
+        if message.kind is OutboxKind.TRACK_HIT:
+            mine = [t.query for t in track_hits(await store.list_tracks(), case.persons)
+                    if t.owner_id == chat]
+            query = ", ".join(mine) or "?"
+        text = render_notice(message.kind.value, case, lang=lang, query=query,
+                             minutes=opts.escalate_minutes)
+        await sender.send(chat, text, buttons=card.buttons)
+        return None
+    posted = await store.card_message(case.id, chat)
     if message.kind is OutboxKind.NEW_CARD:
         if posted is not None:
             return None   # already posted (an earlier attempt committed it)
-        return await sender.send(message.chat_id, card)
+        return await sender.send(chat, card.html, buttons=card.buttons)
     if posted is None:
         # The card itself is still pending; when it goes out it shows this change.
         return None
     if message.kind is OutboxKind.UPDATE_CARD:
-        await sender.edit(message.chat_id, posted, card)
+        try:
+            await sender.edit(chat, posted, card.html, card.buttons)
+        except DeliveryError as exc:
+            if not exc.message_gone:
+                raise
+            await store.forget_card(case.id, chat)
+            return await sender.send(chat, card.html, buttons=card.buttons)
+    elif message.kind is OutboxKind.REANNOUNCE:
+        await sender.send(chat, render_notice("reannounce", case, lang=lang,
+                                              minutes=opts.escalate_minutes),
+                          reply_to=posted, buttons=card.buttons)
     else:
-        await sender.send(message.chat_id, render_escalation(case), reply_to=posted)
+        await sender.send(chat, render_escalation(case, lang), reply_to=posted)
     return None
 
 
-__all__ = ["ConsoleSender", "DeliveryReport", "Sender", "deliver_pending", "render_plain",
-           "tracks_for"]
+_PRIVATE_NOTICES = frozenset({OutboxKind.TRACK_HIT, OutboxKind.COORDINATOR_ALERT,
+                              OutboxKind.ASSIGNED})
+
+__all__ = ["ConsoleSender", "Delivery", "DeliveryReport", "Sender", "deliver_pending",
+           "render_plain", "tracks_for"]

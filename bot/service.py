@@ -3,9 +3,13 @@
 ::
 
     APScheduler (AsyncIOScheduler, in-memory jobs; the schedule itself is data: feed.next_poll_at)
-      ├── poll     every DEPORTWATCH_TICK_SECONDS: run_cycle over due feeds → outbox
-      └── deliver  every 2 s, and at once when a poll queued messages: outbox → Telegram
-    python-telegram-bot Application (long polling) for commands, when a token is set
+      ├── poll      every DEPORTWATCH_TICK_SECONDS: run_cycle over due feeds → outbox
+      ├── deliver   every 2 s, and at once when a poll or a button queued messages
+      ├── escalate  every 30 s: urgent cases nobody took in DEPORTWATCH_ESCALATE_MINUTES
+      │             → one re-announcement + private alerts to coordinators (outbox)
+      └── digest    daily at DEPORTWATCH_DIGEST_AT (when set): held non-urgent cases → outbox
+    python-telegram-bot Application (long polling) for commands and buttons, when a
+    token is set
 
 Stops cleanly on SIGINT/SIGTERM: the scheduler is paused, running jobs finish (or
 are cancelled after a grace period — every step is transactional, so a cancelled
@@ -18,18 +22,19 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import Services, utc_now
-from bot.delivery import ConsoleSender, Sender, deliver_pending
+from bot.delivery import ConsoleSender, Delivery, Sender, deliver_pending
 from bot.settings import Settings
 from feeds.pipeline import run_cycle
 from storage import Store
 
 log = logging.getLogger(__name__)
 DELIVERY_SECONDS = 2.0
+ESCALATE_CHECK_SECONDS = 30.0
 SHUTDOWN_GRACE = 20.0
 
 
@@ -78,18 +83,41 @@ class Service:
                           "cards are printed here.", flush=True)
                     sender = ConsoleSender()
 
+                options = Delivery(admins=settings.admin_chats, default_lang=settings.lang,
+                                   escalate_minutes=settings.escalate_minutes)
+
                 async def poll() -> None:
                     async with self._poll_lock:
+                        services.groups = await store.alert_chats(settings.chat_ids, utc_now())
                         reports = await run_cycle(store, fetcher, clock=utc_now,
-                                                  chat_ids=settings.chat_ids,
+                                                  chat_ids=services.groups,
                                                   admin_chat_ids=settings.admin_chats,
-                                                  articles=settings.fetch_articles)
+                                                  articles=settings.fetch_articles,
+                                                  digest=settings.digest_at is not None)
                     if any(r.queued for r in reports):
                         services.nudge_delivery()
 
                 async def deliver() -> None:
                     async with self._deliver_lock:
-                        await deliver_pending(store, sender, now=utc_now)
+                        options.langs.clear()      # /lang may have changed a chat
+                        report = await deliver_pending(store, sender, now=utc_now,
+                                                       options=options)
+                    if report.migrated:
+                        services.groups = await store.alert_chats(settings.chat_ids,
+                                                                  utc_now())
+
+                async def escalate() -> None:
+                    coordinators = sorted(settings.coordinator_ids | {
+                        uid for uid, role in await store.members() if role == "coordinator"})
+                    queued = await store.queue_reannouncements(
+                        utc_now(), older_than=timedelta(minutes=settings.escalate_minutes),
+                        coordinators=coordinators or list(settings.admin_chats))
+                    if queued:
+                        services.nudge_delivery()
+
+                async def digest() -> None:
+                    if await store.queue_digest(utc_now(), groups=services.groups):
+                        services.nudge_delivery()
 
                 common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None,
                           "next_run_time": datetime.now(UTC)}
@@ -97,6 +125,13 @@ class Service:
                                        id="poll", **common)
                 self.scheduler.add_job(deliver, "interval", seconds=DELIVERY_SECONDS,
                                        id="deliver", **common)
+                self.scheduler.add_job(escalate, "interval", seconds=ESCALATE_CHECK_SECONDS,
+                                       id="escalate", **common)
+                if settings.digest_at is not None:
+                    self.scheduler.add_job(digest, "cron", hour=settings.digest_at.hour,
+                                           minute=settings.digest_at.minute, id="digest",
+                                           max_instances=1, coalesce=True,
+                                           misfire_grace_time=3600)
                 self.scheduler.start()
                 log.info("deportwatch running database=%s telegram=%s",
                          settings.database_url.split("@")[-1], bool(settings.telegram_token))

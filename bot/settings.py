@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from feeds.errors import ConfigError
@@ -41,6 +42,9 @@ class Settings:
     host_concurrency: int = 2
     fetch_concurrency: int = 32
     fetch_articles: bool = True
+    escalate_minutes: int = 30
+    digest_at: time | None = None     # UTC time of the daily digest; None: every card at once
+    lang: str = "en"                  # interface language of chats that chose none
 
     def fetcher(self) -> Fetcher:
         """The one HTTP client, configured from these settings."""
@@ -169,7 +173,20 @@ def load_settings(environ: Mapping[str, str] | None = None,
     max_body = _int(env, "DEPORTWATCH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=65536)
     per_host = _int(env, "DEPORTWATCH_HOST_CONCURRENCY", 2, minimum=1)
     total = _int(env, "DEPORTWATCH_FETCH_CONCURRENCY", 32, minimum=1)
+    escalate = _int(env, "DEPORTWATCH_ESCALATE_MINUTES", 30, minimum=1)
     assert max_body is not None and per_host is not None and total is not None
+    assert escalate is not None
+    digest_raw = env.get("DEPORTWATCH_DIGEST_AT", "").strip().lower()
+    digest_at = None
+    if digest_raw not in ("", "off", "none"):
+        match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", digest_raw)
+        if match is None:
+            raise ConfigError(f"DEPORTWATCH_DIGEST_AT must be HH:MM (UTC) or off, "
+                              f"got {digest_raw!r}")
+        digest_at = time(int(match.group(1)), int(match.group(2)))
+    lang = (env.get("DEPORTWATCH_LANG", "").strip() or "en").lower()
+    if lang not in ("en", "ru"):
+        raise ConfigError(f"DEPORTWATCH_LANG must be en or ru, got {lang!r}")
     return Settings(
         telegram_token=token, api_base_url=base,
         alert_chat_id=_int(env, "DEPORTWATCH_ALERT_CHAT_ID", None),
@@ -179,4 +196,5 @@ def load_settings(environ: Mapping[str, str] | None = None,
         allow_private_urls=_bool(env, "DEPORTWATCH_ALLOW_PRIVATE_URLS", False),
         tick_seconds=tick, log_level=level, contact_url=contact, max_body_bytes=max_body,
         host_concurrency=per_host, fetch_concurrency=total,
-        fetch_articles=_bool(env, "DEPORTWATCH_FETCH_ARTICLES", True))
+        fetch_articles=_bool(env, "DEPORTWATCH_FETCH_ARTICLES", True),
+        escalate_minutes=escalate, digest_at=digest_at, lang=lang)

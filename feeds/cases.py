@@ -59,6 +59,7 @@ class CaseState(CaseFields):
     """A stored case, as decisions see it."""
 
     id: int
+    status: str = "open"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

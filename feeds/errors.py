@@ -53,7 +53,11 @@ class DeliveryError(DeportwatchError):
     """A message could not be delivered; ``retryable`` says whether to try again."""
 
     def __init__(self, message: str, *, retryable: bool = True,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, chat_gone: bool = False,
+                 migrate_to: int | None = None, message_gone: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.chat_gone = chat_gone          # the bot was removed or blocked: chat inactive
+        self.migrate_to = migrate_to        # the group became this supergroup
+        self.message_gone = message_gone    # the card to edit was deleted

@@ -822,3 +822,29 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
         persons = [described]
     return replace(base, relevant=True, urgent=stage in URGENT_STAGES, persons=tuple(persons),
                    reason="person at risk")
+
+
+@cache
+def country_names() -> dict[str, tuple[str, str]]:
+    """ISO code → (English name, Russian name) for cards, from the countries lexicon."""
+    out: dict[str, tuple[str, str]] = {}
+    for code, entry in _read_toml("countries.toml").items():
+        assert isinstance(entry, dict)
+        names = [str(n) for n in entry.get("names", [])]
+        latin = next((n for n in names if n.isascii()), code)
+        cyrillic = next((n for n in names if not n.isascii()), latin)
+        out[code] = (latin.title(), cyrillic.upper() if len(cyrillic) <= 3
+                     else cyrillic.capitalize())
+    return out
+
+
+def country_code(text: str) -> str | None:
+    """The ISO code for a country name or code in English or Russian ("kz", "Казахстан")."""
+    word = fold(text)
+    if word.upper() in country_names():
+        return word.upper()
+    for code, entry in _read_toml("countries.toml").items():
+        assert isinstance(entry, dict)
+        if word in (fold(str(n)) for n in entry.get("names", [])):
+            return code
+    return None

@@ -76,6 +76,31 @@ class OutboxKind(enum.StrEnum):
     UPDATE_CARD = "update_card"  # edit the posted card in place
     ESCALATION = "escalation"    # a short reply to the card: the stage went up
     ADMIN_NOTICE = "admin_notice"  # a plain message to an admin (a feed was paused)
+    TRACK_HIT = "track_hit"      # to a coordinator in private: a tracked name has a case
+    REANNOUNCE = "reannounce"    # a reply to an urgent card nobody took in time
+    COORDINATOR_ALERT = "coordinator_alert"  # to coordinators in private: nobody took it
+    ASSIGNED = "assigned"        # to a volunteer in private: a coordinator assigned a case
+    DIGEST = "digest"            # the daily list of non-urgent cases (body: case ids)
+
+
+class CaseStatus(enum.StrEnum):
+    """Where the volunteers' work on a case stands (claiming is separate)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    IRRELEVANT = "irrelevant"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A volunteer's private chat that receives cards, with its optional filters: only
+    these destination/origin countries, only these kinds, only urgent cases."""
+
+    chat_id: int
+    countries: frozenset[str] = frozenset()
+    kinds: frozenset[CaseKind] = frozenset()
+    urgent_only: bool = False
+    muted_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +185,20 @@ class CaseView:
     tracks: tuple[str, ...] = ()
     claimed_by: str | None = None
     court: str | None = None
+    status: CaseStatus = CaseStatus.OPEN
+    stage_at: datetime | None = None
+    claimed_by_id: int | None = None
+    events: tuple[CaseEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One line of a case's timeline: a report that joined it, or a person's action."""
+
+    at: datetime
+    change: str                  # feeds.cases.Change value, or claim/release/resolve/…
+    stage: Stage | None = None
+    user: str | None = None      # who acted (a name), for people's actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,3 +283,19 @@ class ItemOutcome:
     case_id: int | None
     change: str | None              # feeds.cases.Change value, None when no case changed
     queued: int = 0                 # outbox messages queued
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSummary:
+    """What ``/status`` reports: the outbox, the sources, the cases, the chats."""
+
+    outbox: dict[str, int]
+    failed_last_day: int
+    feeds: int
+    feeds_paused: int
+    feeds_failing: int
+    last_poll_at: datetime | None
+    open_cases: int
+    urgent_unclaimed: int
+    inactive_chats: tuple[tuple[int, str], ...]
+    last_failure: str | None = None

@@ -89,8 +89,8 @@ def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int,
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,
                  kind: FeedKind | None = None, feed_id: int | None = None,
                  chat_ids: Sequence[int] = (), now: datetime,
-                 selector: str | None = None,
-                 enrich: Enrich | None = None) -> tuple[Parsed, SourceReport]:
+                 selector: str | None = None, enrich: Enrich | None = None,
+                 digest: bool = False) -> tuple[Parsed, SourceReport]:
     """parse → dedup (known URLs skipped) → match → case → outbox for one source's bytes.
 
     Entries whose canonical URL is stored already are not matched again; the new
@@ -98,7 +98,7 @@ async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str]
     """
     parsed = await asyncio.to_thread(parse, body, url, headers or {}, kind, selector)
     report = await ingest_entries(store, parsed.entries, url=url, feed_id=feed_id,
-                                  chat_ids=chat_ids, now=now, enrich=enrich)
+                                  chat_ids=chat_ids, now=now, enrich=enrich, digest=digest)
     return parsed, report
 
 
@@ -130,7 +130,8 @@ async def fetch_articles(fetcher: Fetcher, entries: list[Entry]) -> list[Entry]:
 
 async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
                          feed_id: int | None = None, chat_ids: Sequence[int] = (),
-                         now: datetime, enrich: Enrich | None = None) -> SourceReport:
+                         now: datetime, enrich: Enrich | None = None,
+                         digest: bool = False) -> SourceReport:
     """dedup (known URLs skipped) → [article fetch] → match → case → outbox."""
     stamped = [_stamped(e, now) for e in entries]
     if feed_id is not None:
@@ -151,7 +152,7 @@ async def ingest_entries(store: Store, entries: Sequence[Entry], *, url: str,
                      content_hash=content_hash(e.title, e.text), signature=sig)
              for (h, e), (a, sig) in zip(fresh.items(), understood, strict=True)]
     outcomes = await store.record_items(batch, feed_id=feed_id, now=now, chat_ids=chat_ids,
-                                        decide=decide) if batch else []
+                                        decide=decide, digest=digest) if batch else []
     new = [(o, n) for o, n in zip(outcomes, batch, strict=True) if o.new]
     return SourceReport(
         url=url, feed_id=feed_id, entries=len(entries), new_items=len(new),
@@ -190,7 +191,8 @@ def next_poll_after_success(now: datetime, feed_id: int, interval: int) -> datet
 
 async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,
                        chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
-                       pause_after: int = PAUSE_AFTER, articles: bool = True) -> SourceReport:
+                       pause_after: int = PAUSE_AFTER, articles: bool = True,
+                       digest: bool = False) -> SourceReport:
     """Fetch, ingest and record the health of one stored feed. Never raises for the
     source's own faults (network, HTTP status, unsafe URL, unparsable body); after
     ``pause_after`` failures in a row the feed is paused and admins are told once."""
@@ -207,6 +209,7 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
         parsed, report = await ingest(store, body=result.body, url=result.url,
                                       headers=result.headers, kind=feed.kind, feed_id=feed.id,
                                       chat_ids=chat_ids, now=clock(), selector=feed.selector,
+                                      digest=digest,
                                       enrich=(lambda entries: fetch_articles(fetcher, entries))
                                       if articles and feed.kind is FeedKind.RSS else None)
         now = clock()
@@ -233,7 +236,7 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
 async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
                     chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
                     concurrency: int = 8, limit: int = 100,
-                    articles: bool = True) -> list[SourceReport]:
+                    articles: bool = True, digest: bool = False) -> list[SourceReport]:
     """Refresh every feed that is due now; one failing source never stops the others."""
     feeds = await store.due_feeds(clock(), limit=limit)
     gate = asyncio.Semaphore(concurrency)
@@ -243,7 +246,7 @@ async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
             try:
                 return await refresh_feed(store, fetcher, feed, clock=clock,
                                           chat_ids=chat_ids, admin_chat_ids=admin_chat_ids,
-                                          articles=articles)
+                                          articles=articles, digest=digest)
             except Exception as exc:   # a bug met by one source must not stop the others
                 log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
                 assert feed.id is not None

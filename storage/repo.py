@@ -25,11 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from feeds import neardup
-from feeds.cases import CaseDecision, CaseState, Change
+from feeds.cases import CaseDecision, CaseState
 from feeds.errors import StorageError
 from feeds.models import (
     Analysis,
+    CaseEvent,
     CaseKind,
+    CaseStatus,
     CaseView,
     Entry,
     FeedInfo,
@@ -39,21 +41,26 @@ from feeds.models import (
     OutboxKind,
     OutboxMessage,
     Stage,
+    StatusSummary,
     StoredItem,
+    Subscription,
     Track,
 )
+from feeds.routing import CaseFacts, route, wants
 from storage.db import create_engine, is_memory, migrate
 from storage.tables import (
     AuditRow,
     CardMessageRow,
     CaseEventRow,
     CaseRow,
+    ChatRow,
     FeedRow,
     ItemBandRow,
     ItemRow,
     MemberRow,
     OutboxRow,
     TrackRow,
+    UserRow,
 )
 
 Decide = Callable[[Analysis, Sequence[CaseState], datetime], CaseDecision | None]
@@ -99,7 +106,26 @@ def _case_state(row: CaseRow) -> CaseState:
         id=row.id, person_key=row.person_key, person_given=row.person_given,
         kind=CaseKind(row.kind) if row.kind else None,
         stage=Stage(row.stage) if row.stage else None, urgent=row.urgent,
-        persons=tuple(row.persons), countries=tuple(row.countries), court=row.court)
+        persons=tuple(row.persons), countries=tuple(row.countries), court=row.court,
+        status=row.status)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may receive a case's messages, read once per batch of items."""
+
+    groups: tuple[int, ...]
+    subscriptions: tuple[Subscription, ...] = ()
+    tracks: tuple[Track, ...] = ()
+    digest: bool = False
+
+
+def _subscription(row: ChatRow) -> Subscription:
+    filters = row.filters or {}
+    return Subscription(
+        chat_id=row.chat_id, countries=frozenset(filters.get("countries", [])),
+        kinds=frozenset(CaseKind(k) for k in filters.get("kinds", [])),
+        urgent_only=bool(filters.get("urgent")), muted_until=_utc(row.muted_until))
 
 
 class Store:
@@ -140,6 +166,15 @@ class Store:
             index_elements=keys)
         result = await session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _queue(self, session: AsyncSession, kind: OutboxKind, dedup_key: str, *,
+                     chat_id: int, now: datetime, case_id: int | None = None,
+                     body: str | None = None) -> int:
+        """Queue one outbox message unless its dedup key was queued before (returns 0)."""
+        return await self._insert_ignore(session, OutboxRow, {
+            "dedup_key": dedup_key, "kind": kind.value, "case_id": case_id, "chat_id": chat_id,
+            "body": body, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "created_at": now}, ["dedup_key"])
 
     # ── feeds ────────────────────────────────────────────────────────────────
     async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
@@ -239,11 +274,9 @@ class Store:
                         f"in a row: {row.url}\nLast error: {row.last_error}\n"
                         f"Resume it once the source works again.")
                 for chat_id in notify:
-                    await self._insert_ignore(session, OutboxRow, {
-                        "dedup_key": f"pause:{feed_id}:{now.isoformat()}:{chat_id}",
-                        "kind": OutboxKind.ADMIN_NOTICE.value, "case_id": None,
-                        "chat_id": chat_id, "body": body, "status": "pending", "attempts": 0,
-                        "next_attempt_at": now, "created_at": now}, ["dedup_key"])
+                    await self._queue(session, OutboxKind.ADMIN_NOTICE,
+                                      f"pause:{feed_id}:{now.isoformat()}:{chat_id}",
+                                      chat_id=chat_id, now=now, body=body)
             return row.consecutive_failures
 
     async def set_paused(self, feed_id: int, paused: bool) -> bool:
@@ -275,29 +308,42 @@ class Store:
                     col(ItemRow.url_hash).in_(chunk)))).scalars())
         return known
 
+    async def _audience(self, session: AsyncSession, groups: Iterable[int],
+                        digest: bool) -> Audience:
+        subs = (await session.execute(select(ChatRow).where(
+            col(ChatRow.subscribed).is_(True), col(ChatRow.active).is_(True)))).scalars()
+        tracks = (await session.execute(select(TrackRow).order_by(col(TrackRow.id)))).scalars()
+        return Audience(groups=tuple(groups),
+                        subscriptions=tuple(_subscription(r) for r in subs),
+                        tracks=tuple(Track(id=t.id or 0, query=t.query, owner_id=t.owner_id)
+                                     for t in tracks), digest=digest)
+
     async def record_items(self, batch: Sequence[NewItem], *, feed_id: int | None,
                            now: datetime, chat_ids: Iterable[int],
-                           decide: Decide) -> list[ItemOutcome]:
+                           decide: Decide, digest: bool = False) -> list[ItemOutcome]:
         """Store a source's new entries and apply their case decisions in one transaction
-        (all or nothing); if another poller raced us, fall back to one at a time."""
+        (all or nothing); if another poller raced us, fall back to one at a time.
+        ``chat_ids`` are the alert groups; subscriptions and tracks are read here."""
         chats = list(chat_ids)
         try:
             async with self._session() as session, session.begin():
-                return [await self._record_item(session, feed_id, n, now, chats, decide)
+                audience = await self._audience(session, chats, digest)
+                return [await self._record_item(session, feed_id, n, now, audience, decide)
                         for n in batch]
         except IntegrityError:
             return [await self.record_item(n, feed_id=feed_id, now=now, chat_ids=chats,
-                                           decide=decide) for n in batch]
+                                           decide=decide, digest=digest) for n in batch]
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot store {len(batch)} items: {exc}") from exc
 
     async def record_item(self, new: NewItem, *, feed_id: int | None, now: datetime,
-                          chat_ids: Iterable[int], decide: Decide) -> ItemOutcome:
+                          chat_ids: Iterable[int], decide: Decide,
+                          digest: bool = False) -> ItemOutcome:
         """Store one entry and apply its case decision, in one transaction."""
         try:
             async with self._session() as session, session.begin():
-                return await self._record_item(session, feed_id, new, now, list(chat_ids),
-                                               decide)
+                audience = await self._audience(session, chat_ids, digest)
+                return await self._record_item(session, feed_id, new, now, audience, decide)
         except IntegrityError:
             # Another poller stored the same URL between our check and our insert.
             async with self._session() as session:
@@ -344,7 +390,7 @@ class Store:
         return await session.get(ItemRow, best[1]) if best else None
 
     async def _record_item(self, session: AsyncSession, feed_id: int | None, new: NewItem,
-                           now: datetime, chat_ids: list[int], decide: Decide) -> ItemOutcome:
+                           now: datetime, audience: Audience, decide: Decide) -> ItemOutcome:
         entry, analysis = new.entry, new.analysis
         known = (await session.execute(select(ItemRow).where(
             col(ItemRow.url_hash) == new.url_hash))).scalar_one_or_none()
@@ -377,13 +423,13 @@ class Store:
         if not analysis.relevant:
             return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
                                change=None)
-        # Candidates: open cases whose key is about as long (one letter may differ,
-        # even the first); the pure decider applies feeds.names.keys_match.
+        # Candidates: cases whose key is about as long (one letter may differ, even the
+        # first); the pure decider applies feeds.names.keys_match. Closed cases are
+        # candidates too: a case marked not relevant keeps absorbing its reports quietly.
         lengths = sorted({n for p in analysis.persons for n in (len(p.key) - 1, len(p.key),
                                                                  len(p.key) + 1)})
         open_cases = select(CaseRow).where(
-            func.length(col(CaseRow.person_key)).in_(lengths),
-            col(CaseRow.status) == "open").order_by(col(CaseRow.id))
+            func.length(col(CaseRow.person_key)).in_(lengths)).order_by(col(CaseRow.id))
         candidates = [_case_state(r) for r in (await session.execute(open_cases)).scalars()]
         decision = decide(analysis, candidates, now)
         if decision is None:
@@ -396,14 +442,14 @@ class Store:
                              stage=case.stage, at=now)
         session.add(event)
         await session.flush()
+        routed = route(decision.change, _facts(case), event_id=event.id,
+                       groups=audience.groups, subscriptions=audience.subscriptions,
+                       tracks=audience.tracks, now=now, digest=audience.digest)
+        case.status, case.digest_pending = routed.status.value, routed.digest_pending
         queued = 0
-        for chat_id in chat_ids:
-            for kind, key in _messages_for(decision.change, case.id, event.id, case.stage,
-                                           chat_id):
-                queued += await self._insert_ignore(session, OutboxRow, {
-                    "dedup_key": key, "kind": kind.value, "case_id": case.id,
-                    "chat_id": chat_id, "status": "pending", "attempts": 0,
-                    "next_attempt_at": now, "created_at": now}, ["dedup_key"])
+        for planned in routed.messages:
+            queued += await self._queue(session, planned.kind, planned.dedup_key,
+                                        chat_id=planned.chat_id, case_id=case.id, now=now)
         return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=case.id,
                            change=decision.change.value, queued=queued)
 
@@ -418,7 +464,11 @@ class Store:
             case = found
         case.person_key, case.person_given = d.person_key, d.person_given
         case.kind = d.kind.value if d.kind else None
-        case.stage = d.stage.value if d.stage else None
+        stage = d.stage.value if d.stage else None
+        if stage != case.stage or case.stage_at is None:
+            case.stage, case.stage_at = stage, now
+        if d.urgent and case.urgent_since is None:
+            case.urgent_since = now
         case.urgent = d.urgent
         case.persons, case.countries = list(d.persons), list(d.countries)
         case.court = d.court
@@ -427,6 +477,7 @@ class Store:
         return case
 
     async def get_case(self, case_id: int) -> CaseView | None:
+        """A case with its sources (kept items, oldest first) and its timeline."""
         async with self._session() as session:
             case = await session.get(CaseRow, case_id)
             if case is None:
@@ -435,18 +486,9 @@ class Store:
                 select(ItemRow).where(col(ItemRow.case_id) == case_id,
                                       col(ItemRow.duplicate_of_id).is_(None))
                 .order_by(col(ItemRow.first_seen), col(ItemRow.id)))).scalars()
-            return CaseView(
-                id=case_id, kind=CaseKind(case.kind) if case.kind else None,
-                stage=Stage(case.stage) if case.stage else None, urgent=case.urgent,
-                person_key=case.person_key, persons=tuple(case.persons),
-                countries=tuple(case.countries),
-                first_seen=_utc_now_required(case.first_seen),
-                updated=_utc_now_required(case.updated),
-                items=tuple(ItemView(id=i.id or 0, url=i.url, title=i.title, source=i.source,
-                                     lang=i.lang, published=_utc(i.published),
-                                     first_seen=_utc_now_required(i.first_seen))
-                            for i in items),
-                claimed_by=case.claimed_by_name, court=case.court)
+            events = (await session.execute(select(CaseEventRow).where(
+                col(CaseEventRow.case_id) == case_id).order_by(col(CaseEventRow.id)))).scalars()
+            return _case_view(case, items, events)
 
     async def items(self, since: datetime | None = None) -> list[StoredItem]:
         """Stored items, oldest first (``since`` filters by first seen)."""
@@ -560,14 +602,337 @@ class Store:
             return [(r.user_id, r.action, r.allowed) for r in rows]
 
 
-def _messages_for(change: Change, case_id: int, event_id: int | None, stage: str | None,
-                  chat_id: int) -> list[tuple[OutboxKind, str]]:
-    """The outbox messages a case change implies for one chat, with their dedup keys."""
-    if change is Change.NEW:
-        return [(OutboxKind.NEW_CARD, f"new:{case_id}:{chat_id}")]
-    if change is Change.ESCALATE:
-        return [(OutboxKind.UPDATE_CARD, f"upd:{case_id}:{event_id}:{chat_id}"),
-                (OutboxKind.ESCALATION, f"esc:{case_id}:{stage}:{chat_id}")]
-    if change is Change.UPDATE:
-        return [(OutboxKind.UPDATE_CARD, f"upd:{case_id}:{event_id}:{chat_id}")]
-    return []
+
+    # ── chats, subscriptions and users (the Telegram front) ──────────────────
+    async def ensure_chat(self, chat_id: int, *, kind: str, now: datetime,
+                          user_id: int | None = None) -> None:
+        """Remember a chat; one that speaks to the bot again after blocking it is active."""
+        async with self._session() as session, session.begin():
+            row = await session.get(ChatRow, chat_id)
+            if row is None:
+                session.add(ChatRow(chat_id=chat_id, kind=kind, user_id=user_id,
+                                    updated_at=now, filters={}))
+            elif not row.active and kind != "alert":
+                row.active, row.inactive_reason, row.updated_at = True, None, now
+
+    async def alert_chats(self, configured: Iterable[int], now: datetime) -> tuple[int, ...]:
+        """The active alert groups: configured ids, following group → supergroup moves."""
+        out: list[int] = []
+        for chat_id in configured:
+            await self.ensure_chat(chat_id, kind="alert", now=now)
+            async with self._session() as session:
+                row = await session.get(ChatRow, chat_id)
+                for _ in range(5):
+                    if row is None or row.migrated_to is None:
+                        break
+                    row = await session.get(ChatRow, row.migrated_to)
+                if row is not None and row.active and row.chat_id not in out:
+                    out.append(row.chat_id)
+        return tuple(out)
+
+    async def chat_lang(self, chat_id: int) -> str | None:
+        async with self._session() as session:
+            row = await session.get(ChatRow, chat_id)
+            return row.lang if row else None
+
+    async def set_chat_lang(self, chat_id: int, lang: str, *, kind: str,
+                            now: datetime) -> None:
+        await self.ensure_chat(chat_id, kind=kind, now=now)
+        async with self._session() as session, session.begin():
+            await session.execute(update(ChatRow).where(col(ChatRow.chat_id) == chat_id)
+                                  .values(lang=lang, updated_at=now))
+
+    async def subscribe(self, chat_id: int, *, user_id: int, filters: dict[str, Any],
+                        now: datetime) -> None:
+        """Send cards to this private chat from now on, with these filters."""
+        await self.ensure_chat(chat_id, kind="private", now=now, user_id=user_id)
+        async with self._session() as session, session.begin():
+            await session.execute(update(ChatRow).where(col(ChatRow.chat_id) == chat_id).values(
+                subscribed=True, filters=filters, muted_until=None, active=True,
+                inactive_reason=None, updated_at=now))
+
+    async def unsubscribe(self, chat_id: int, now: datetime) -> bool:
+        async with self._session() as session, session.begin():
+            result = await session.execute(update(ChatRow).where(
+                col(ChatRow.chat_id) == chat_id, col(ChatRow.subscribed).is_(True))
+                .values(subscribed=False, updated_at=now))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def mute(self, chat_id: int, until: datetime, now: datetime) -> bool:
+        async with self._session() as session, session.begin():
+            result = await session.execute(update(ChatRow).where(
+                col(ChatRow.chat_id) == chat_id, col(ChatRow.subscribed).is_(True))
+                .values(muted_until=until, updated_at=now))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def subscription(self, chat_id: int) -> Subscription | None:
+        async with self._session() as session:
+            row = await session.get(ChatRow, chat_id)
+            return _subscription(row) if row and row.subscribed and row.active else None
+
+    async def deactivate_chat(self, chat_id: int, *, reason: str, now: datetime,
+                              notify: Iterable[int] = ()) -> None:
+        """The bot cannot write to a chat any more: mark it inactive, fail what waits for
+        it, and tell admins once when it was an alert group."""
+        async with self._session() as session, session.begin():
+            row = await session.get(ChatRow, chat_id)
+            if row is None:
+                row = ChatRow(chat_id=chat_id, kind="private", filters={})
+                session.add(row)
+            was_active = row.active
+            row.active, row.inactive_reason, row.updated_at = False, reason[:500], now
+            await session.execute(update(OutboxRow).where(
+                col(OutboxRow.chat_id) == chat_id,
+                col(OutboxRow.status).in_(("pending", "sending"))).values(
+                status="failed", leased_until=None, last_error=f"chat inactive: {reason}"[:500]))
+            if was_active and row.kind == "alert":
+                body = (f"The bot can no longer write to the alert group {chat_id}: {reason}. "
+                        f"Cards are kept in the database; add the bot back to the group "
+                        f"(or set DEPORTWATCH_ALERT_CHAT_ID) and restart.")
+                for admin in notify:
+                    if admin != chat_id:
+                        await self._queue(session, OutboxKind.ADMIN_NOTICE,
+                                          f"gone:{chat_id}:{now.isoformat()}:{admin}",
+                                          chat_id=admin, now=now, body=body)
+
+    async def migrate_chat(self, old: int, new: int, now: datetime) -> None:
+        """A group became a supergroup: move its settings, waiting messages and cards."""
+        async with self._session() as session, session.begin():
+            row = await session.get(ChatRow, old)
+            if row is None:
+                row = ChatRow(chat_id=old, kind="alert", filters={})
+                session.add(row)
+            row.migrated_to, row.updated_at = new, now
+            if await session.get(ChatRow, new) is None:
+                session.add(ChatRow(chat_id=new, kind=row.kind, lang=row.lang,
+                                    subscribed=row.subscribed, filters=dict(row.filters or {}),
+                                    user_id=row.user_id, updated_at=now))
+            await session.execute(update(OutboxRow).where(
+                col(OutboxRow.chat_id) == old,
+                col(OutboxRow.status).in_(("pending", "sending"))).values(chat_id=new))
+            await session.execute(update(CardMessageRow).where(
+                col(CardMessageRow.chat_id) == old).values(chat_id=new))
+
+    async def forget_card(self, case_id: int, chat_id: int) -> None:
+        """The posted card was deleted in Telegram: the next message posts it anew."""
+        async with self._session() as session, session.begin():
+            await session.execute(delete(CardMessageRow).where(
+                col(CardMessageRow.case_id) == case_id, col(CardMessageRow.chat_id) == chat_id))
+
+    async def see_user(self, user_id: int, *, username: str | None, name: str,
+                       now: datetime) -> None:
+        """Remember a user's current name and @username (for cards and /assign @user)."""
+        async with self._session() as session, session.begin():
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                row = UserRow(user_id=user_id)
+                session.add(row)
+            row.username = username.lower() if username else None
+            row.name, row.last_seen = name[:128], now
+
+    async def find_user(self, username: str) -> tuple[int, str] | None:
+        async with self._session() as session:
+            row = (await session.execute(select(UserRow).where(
+                col(UserRow.username) == username.lstrip("@").lower()))).scalars().first()
+            return (row.user_id, row.name) if row else None
+
+    async def user_name(self, user_id: int) -> str | None:
+        async with self._session() as session:
+            row = await session.get(UserRow, user_id)
+            return row.name if row else None
+
+    # ── roles ────────────────────────────────────────────────────────────────
+    async def grant(self, user_id: int, role: str, *, by: int, now: datetime) -> None:
+        async with self._session() as session, session.begin():
+            row = await session.get(MemberRow, user_id)
+            if row is None:
+                session.add(MemberRow(user_id=user_id, role=role, granted_by=by,
+                                      granted_at=now))
+            else:
+                row.role, row.granted_by, row.granted_at = role, by, now
+
+    async def revoke(self, user_id: int) -> str | None:
+        """Remove a granted role; returns it (None when there was none)."""
+        async with self._session() as session, session.begin():
+            row = await session.get(MemberRow, user_id)
+            if row is None:
+                return None
+            await session.delete(row)
+            return row.role
+
+    async def members(self) -> list[tuple[int, str]]:
+        async with self._session() as session:
+            rows = (await session.execute(select(MemberRow).order_by(
+                col(MemberRow.user_id)))).scalars()
+            return [(r.user_id, r.role) for r in rows]
+
+    # ── the volunteers' work on cases ────────────────────────────────────────
+    async def list_cases(self, *, statuses: Sequence[CaseStatus] = (CaseStatus.OPEN,),
+                         limit: int = 20) -> list[CaseView]:
+        """Cases newest first (without their items)."""
+        async with self._session() as session:
+            rows = (await session.execute(select(CaseRow).where(
+                col(CaseRow.status).in_([s.value for s in statuses]))
+                .order_by(col(CaseRow.id).desc()).limit(limit))).scalars()
+            return [_case_view(r) for r in rows]
+
+    async def set_case_work(self, case_id: int, *, expect: tuple[int | None, CaseStatus],
+                            claimed_by: tuple[int | None, str | None], status: CaseStatus,
+                            change: str, user_id: int, now: datetime,
+                            notify: tuple[OutboxKind, int] | None = None) -> bool:
+        """Claim, release, assign, resolve or reopen a case — only if it is still as the
+        caller saw it (``expect``: claimer and status; two taps racing: one wins). In the
+        same transaction: a timeline event, an edit of every posted card, and ``notify``
+        (for an assignment, a private message to the assignee). False when it changed."""
+        claimer, name = claimed_by
+        closed = status is not CaseStatus.OPEN
+        async with self._session() as session, session.begin():
+            cond = col(CaseRow.claimed_by_id).is_(None) if expect[0] is None else \
+                col(CaseRow.claimed_by_id) == expect[0]
+            result = await session.execute(update(CaseRow).where(
+                col(CaseRow.id) == case_id, cond, col(CaseRow.status) == expect[1].value)
+                .values(claimed_by_id=claimer, claimed_by_name=name,
+                        claimed_at=now if claimer is not None else None, status=status.value,
+                        closed_by_id=user_id if closed else None,
+                        closed_at=now if closed else None))
+            if not getattr(result, "rowcount", 0):
+                return False
+            event = CaseEventRow(case_id=case_id, change=change, at=now, user_id=user_id,
+                                 note=name)
+            session.add(event)
+            await session.flush()
+            chats = (await session.execute(select(col(CardMessageRow.chat_id)).where(
+                col(CardMessageRow.case_id) == case_id))).scalars()
+            for chat in chats:
+                await self._queue(session, OutboxKind.UPDATE_CARD,
+                                  f"upd:{case_id}:{event.id}:{chat}", chat_id=chat,
+                                  case_id=case_id, now=now)
+            if notify is not None:
+                await self._queue(session, notify[0], f"{notify[0].value}:{event.id}",
+                                  chat_id=notify[1], case_id=case_id, now=now)
+            return True
+
+    async def queue_reannouncements(self, now: datetime, *, older_than: timedelta,
+                                    coordinators: Sequence[int]) -> int:
+        """Urgent open cases nobody took for ``older_than``: once per case, a reply to each
+        posted card and a private alert to each coordinator, in one transaction."""
+        queued = 0
+        async with self._session() as session, session.begin():
+            rows = list((await session.execute(select(CaseRow).where(
+                col(CaseRow.status) == CaseStatus.OPEN.value, col(CaseRow.urgent).is_(True),
+                col(CaseRow.claimed_by_id).is_(None), col(CaseRow.reannounced_at).is_(None),
+                col(CaseRow.urgent_since) <= now - older_than))).scalars())
+            for case in rows:
+                assert case.id is not None
+                case.reannounced_at = now
+                chats = list((await session.execute(select(col(CardMessageRow.chat_id)).where(
+                    col(CardMessageRow.case_id) == case.id))).scalars())
+                for chat in chats:
+                    queued += await self._queue(session, OutboxKind.REANNOUNCE,
+                                                f"re:{case.id}:{chat}", chat_id=chat,
+                                                case_id=case.id, now=now)
+                for chat in coordinators:
+                    queued += await self._queue(session, OutboxKind.COORDINATOR_ALERT,
+                                                f"coord:{case.id}:{chat}", chat_id=chat,
+                                                case_id=case.id, now=now)
+        return queued
+
+    async def queue_digest(self, now: datetime, *, groups: Sequence[int]) -> int:
+        """The daily digest: the non-urgent cases held since the last one, as one message
+        per chat (groups, and subscriptions whose filters let a case through)."""
+        async with self._session() as session, session.begin():
+            rows = list((await session.execute(select(CaseRow).where(
+                col(CaseRow.digest_pending).is_(True)).order_by(col(CaseRow.id)))).scalars())
+            if not rows:
+                return 0
+            audience = await self._audience(session, groups, True)
+            per_chat: dict[int, list[int]] = {g: [] for g in audience.groups}
+            for case in rows:
+                assert case.id is not None
+                case.digest_pending = False
+                if case.status != CaseStatus.OPEN.value:
+                    continue
+                for g in audience.groups:
+                    per_chat[g].append(case.id)
+                for sub in audience.subscriptions:
+                    if sub.chat_id not in per_chat or sub.chat_id in audience.groups:
+                        per_chat.setdefault(sub.chat_id, [])
+                    if sub.chat_id not in audience.groups and wants(sub, _facts(case), now):
+                        per_chat[sub.chat_id].append(case.id)
+            queued = 0
+            for chat, ids in per_chat.items():
+                if ids:
+                    queued += await self._queue(
+                        session, OutboxKind.DIGEST, f"digest:{now:%Y-%m-%dT%H}:{chat}",
+                        chat_id=chat, now=now, body=",".join(map(str, ids)))
+            return queued
+
+    async def status_summary(self, now: datetime) -> StatusSummary:
+        async with self._session() as session:
+            outbox = {status: int(n) for status, n in (await session.execute(
+                select(col(OutboxRow.status), func.count()).group_by(col(OutboxRow.status))
+            )).all()}
+            failed_day = int((await session.execute(select(func.count()).where(
+                col(OutboxRow.status) == "failed",
+                col(OutboxRow.created_at) >= now - timedelta(days=1)))).scalar_one())
+            last_failure = (await session.execute(select(col(OutboxRow.last_error)).where(
+                col(OutboxRow.status) == "failed").order_by(col(OutboxRow.id).desc())
+                .limit(1))).scalar_one_or_none()
+            feeds = list((await session.execute(select(FeedRow))).scalars())
+            polls = [t for f in feeds for t in (_utc(f.last_success_at), _utc(f.last_error_at))
+                     if t is not None]
+            open_cases = int((await session.execute(select(func.count()).where(
+                col(CaseRow.status) == "open"))).scalar_one())
+            urgent = int((await session.execute(select(func.count()).where(
+                col(CaseRow.status) == "open", col(CaseRow.urgent).is_(True),
+                col(CaseRow.claimed_by_id).is_(None)))).scalar_one())
+            inactive = tuple((r.chat_id, r.inactive_reason or "") for r in (
+                await session.execute(select(ChatRow).where(
+                    col(ChatRow.active).is_(False)))).scalars())
+            return StatusSummary(
+                outbox=outbox, failed_last_day=failed_day, feeds=len(feeds),
+                feeds_paused=sum(f.paused for f in feeds),
+                feeds_failing=sum(1 for f in feeds if f.consecutive_failures and not f.paused),
+                last_poll_at=max(polls) if polls else None, open_cases=open_cases,
+                urgent_unclaimed=urgent, inactive_chats=inactive, last_failure=last_failure)
+
+    async def remove_tracks(self, *, track_id: int | None = None,
+                            query: str | None = None) -> list[Track]:
+        """Remove a track by id, or every track with this query text (any owner)."""
+        async with self._session() as session, session.begin():
+            stmt = select(TrackRow)
+            if track_id is not None:
+                stmt = stmt.where(col(TrackRow.id) == track_id)
+            else:
+                stmt = stmt.where(func.lower(col(TrackRow.query)) == (query or "").lower())
+            rows = list((await session.execute(stmt)).scalars())
+            for row in rows:
+                await session.delete(row)
+            return [Track(id=r.id or 0, query=r.query, owner_id=r.owner_id) for r in rows]
+
+def _facts(case: CaseRow) -> CaseFacts:
+    assert case.id is not None
+    return CaseFacts(id=case.id, urgent=case.urgent,
+                     kind=CaseKind(case.kind) if case.kind else None,
+                     countries=tuple(case.countries), persons=tuple(case.persons),
+                     status=CaseStatus(case.status), stage=case.stage,
+                     digest_pending=case.digest_pending)
+
+
+def _case_view(case: CaseRow, items: Iterable[ItemRow] = (),
+               events: Iterable[CaseEventRow] = ()) -> CaseView:
+    assert case.id is not None
+    return CaseView(
+        id=case.id, kind=CaseKind(case.kind) if case.kind else None,
+        stage=Stage(case.stage) if case.stage else None, urgent=case.urgent,
+        person_key=case.person_key, persons=tuple(case.persons),
+        countries=tuple(case.countries), first_seen=_utc_now_required(case.first_seen),
+        updated=_utc_now_required(case.updated),
+        items=tuple(ItemView(id=i.id or 0, url=i.url, title=i.title, source=i.source,
+                             lang=i.lang, published=_utc(i.published),
+                             first_seen=_utc_now_required(i.first_seen)) for i in items),
+        claimed_by=case.claimed_by_name, court=case.court, status=CaseStatus(case.status),
+        stage_at=_utc(case.stage_at), claimed_by_id=case.claimed_by_id,
+        events=tuple(CaseEvent(at=_utc_now_required(e.at), change=e.change,
+                               stage=Stage(e.stage) if e.stage else None, user=e.note)
+                     for e in events))

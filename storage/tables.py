@@ -77,6 +77,13 @@ class CaseRow(SQLModel, table=True):
     court: str | None = Field(default=None, sa_column=Column(Text))
     first_seen: datetime | None = _ts(nullable=False)
     updated: datetime | None = _ts(nullable=False)
+    stage_at: datetime | None = _ts()          # when the current stage was first reported
+    urgent_since: datetime | None = _ts()      # when the case first became urgent
+    claimed_at: datetime | None = _ts()
+    reannounced_at: datetime | None = _ts()    # the one "nobody took it" re-announcement
+    digest_pending: bool = Field(default=False)  # waiting for the daily digest
+    closed_by_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    closed_at: datetime | None = _ts()
 
 
 class ItemRow(SQLModel, table=True):
@@ -130,6 +137,8 @@ class CaseEventRow(SQLModel, table=True):
     change: str = Field(max_length=16)
     stage: str | None = Field(default=None, max_length=32)
     at: datetime | None = _ts(nullable=False)
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger))  # people's actions
+    note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class TrackRow(SQLModel, table=True):
@@ -154,6 +163,41 @@ class MemberRow(SQLModel, table=True):
     name: str | None = Field(default=None, sa_column=Column(Text))
     granted_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     granted_at: datetime | None = _ts()
+
+
+class ChatRow(SQLModel, table=True):
+    """A chat the bot writes to: the alert group(s) and volunteers' private chats.
+
+    ``kind`` is ``alert`` (from DEPORTWATCH_ALERT_CHAT_ID) or ``private``; ``migrated_to``
+    follows a group that became a supergroup; an inactive chat (bot removed or
+    blocked) receives nothing until it speaks to the bot again.
+    """
+
+    __tablename__ = "chat"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(default="private", max_length=16)
+    lang: str | None = Field(default=None, max_length=8)
+    active: bool = Field(default=True)
+    inactive_reason: str | None = Field(default=None, sa_column=Column(Text))
+    migrated_to: int | None = Field(default=None, sa_column=Column(BigInteger))
+    subscribed: bool = Field(default=False)
+    filters: dict[str, Any] = Field(default_factory=dict,
+                                    sa_column=Column(JSON, nullable=False))
+    muted_until: datetime | None = _ts()
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    updated_at: datetime | None = _ts()
+
+
+class UserRow(SQLModel, table=True):
+    """Telegram users the bot has seen: their name for cards and ``@username`` for /assign."""
+
+    __tablename__ = "tg_user"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    username: str | None = Field(default=None, max_length=64, index=True)  # lower case
+    name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_seen: datetime | None = _ts()
 
 
 class OutboxRow(SQLModel, table=True):

@@ -74,7 +74,7 @@ HOSTILE = view(
 )
 def test_card_escapes_everything_untrusted(case: CaseView, tracks: tuple[str, ...]) -> None:
     """Hostile names, titles, outlets and URLs leave no raw <script>; only <b> and <a> exist."""
-    card = render_card(case, tracks=tracks)
+    card = render_card(case, tracks=tracks).html
     assert "<script" not in card.lower()
     found = tags(card)
     assert set(found.starts) <= {"b", "a"}
@@ -85,7 +85,7 @@ def test_card_escapes_everything_untrusted(case: CaseView, tracks: tuple[str, ..
 
 def test_href_round_trips_quotes_and_ampersands() -> None:
     """A URL with quotes and & is escaped in href and reads back unchanged."""
-    card = render_card(HOSTILE)
+    card = render_card(HOSTILE).html
     # Only http(s) URLs become links; the javascript: one is shown as escaped text.
     assert tags(card).hrefs == [HOSTILE_URL]
     assert "&amp;y=&quot;2&quot;" in card
@@ -101,7 +101,7 @@ def test_many_long_items_stay_under_the_limit() -> None:
     """300 long items are trimmed to fit 4,096 characters, ending with '+N more', tags closed."""
     items = tuple(news(i, url=f"https://example.org/news/{i}/" + "x" * 150,
                        title="Title & " + "y" * 150 + f" {i}") for i in range(300))
-    card = render_card(view(items=items), tracks=("Zhilin",))
+    card = render_card(view(items=items), tracks=("Zhilin",)).html
     assert len(card) <= MAX_CARD
     lines = card.split("\n")
     shown = [line for line in lines if line.startswith("• ")]
@@ -115,7 +115,7 @@ def test_many_long_items_stay_under_the_limit() -> None:
 
 def test_one_huge_item_is_not_cut_inside_a_tag() -> None:
     """An item longer than the whole budget is left out rather than cut."""
-    card = render_card(view(items=(news(1, title="z" * 5000),)))
+    card = render_card(view(items=(news(1, title="z" * 5000),))).html
     assert len(card) <= MAX_CARD
     assert "+1 more" in card and "<a" not in card
 
@@ -123,10 +123,10 @@ def test_one_huge_item_is_not_cut_inside_a_tag() -> None:
 @pytest.mark.parametrize(
     ("case", "parts", "absent"),
     [
-        (view(), ["URGENT", "EXTRADITION", "KZ → RU"], ["watch"]),
+        (view(), ["URGENT", "EXTRADITION", "Kazakhstan → Russia"], ["watch"]),
         (view(urgent=False, kind=None, countries=()), ["watch", "REMOVAL", "countries unknown"],
          ["URGENT"]),
-        (view(countries=("RU",), kind=CaseKind.DEPORTATION), ["URGENT", "DEPORTATION", "RU"],
+        (view(countries=("RU",), kind=CaseKind.DEPORTATION), ["URGENT", "DEPORTATION", "Russia"],
          ["→"]),
     ],
     ids=["urgent-route", "watch-unknowns", "one-country"],
@@ -136,7 +136,7 @@ def test_headline(case: CaseView, parts: list[str], absent: list[str]) -> None:
     line = headline(case)
     assert all(p in line for p in parts)
     assert not any(a in line for a in absent)
-    assert render_card(case).startswith(f"<b>{line}</b>\n")
+    assert render_card(case).html.startswith(f"<b>{line}</b>\n")
 
 
 def test_render_plain_has_no_tags() -> None:

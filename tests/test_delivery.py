@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
+from bot.cards import Keyboard
 from bot.delivery import deliver_pending
 from bot.telegram_sender import TelegramSender
 from feeds.errors import DeliveryError
@@ -31,13 +32,15 @@ class ScriptedSender:
     sent: list[tuple[int, str, int | None]] = field(default_factory=list)
     edits: list[tuple[int, int, str]] = field(default_factory=list)
 
-    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None) -> int:
+    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None,
+                   buttons: Keyboard = ()) -> int:
         if self.errors:
             raise self.errors.pop(0)
         self.sent.append((chat_id, html, reply_to))
         return len(self.sent)
 
-    async def edit(self, chat_id: int, message_id: int, html: str) -> None:
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   buttons: Keyboard = ()) -> None:
         self.edits.append((chat_id, message_id, html))
 
 

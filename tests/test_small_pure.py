@@ -115,25 +115,33 @@ SETTINGS = Settings(admin_ids=frozenset({1}), coordinator_ids=frozenset({2}))
 
 
 @pytest.mark.parametrize(
-    ("user_id", "granted", "role"),
+    ("user_id", "granted", "extra", "role"),
     [
-        (1, None, Role.ADMIN),
-        (2, None, Role.COORDINATOR),
-        (3, None, Role.VOLUNTEER),
-        (3, "admin", Role.ADMIN),
-        (3, "coordinator", Role.COORDINATOR),
-        (2, "admin", Role.ADMIN),
-        (1, "coordinator", Role.ADMIN),
-        (3, "volunteer", Role.VOLUNTEER),
-        (3, "Admin", Role.VOLUNTEER),
+        (1, None, {}, Role.ADMIN),
+        (2, None, {}, Role.COORDINATOR),
+        (3, None, {}, Role.NONE),
+        (3, "admin", {}, Role.ADMIN),
+        (3, "coordinator", {}, Role.COORDINATOR),
+        (2, "admin", {}, Role.ADMIN),
+        (1, "coordinator", {}, Role.ADMIN),
+        (3, "volunteer", {}, Role.VOLUNTEER),
+        (3, "Admin", {}, Role.NONE),
+        (3, None, {"group_admin": True}, Role.ADMIN),
+        (2, None, {"group_admin": True}, Role.ADMIN),
+        (3, None, {"member": True}, Role.VOLUNTEER),
+        (3, None, {"subscribed": True}, Role.VOLUNTEER),
+        (2, None, {"member": True}, Role.COORDINATOR),
     ],
     ids=["settings-admin", "settings-coordinator", "nobody", "granted-admin",
          "granted-coordinator", "grant-raises-coordinator", "settings-admin-beats-grant",
-         "granted-volunteer", "grant-is-case-sensitive"],
+         "granted-volunteer", "grant-is-case-sensitive", "group-admin",
+         "group-admin-beats-coordinator", "group-member", "subscriber",
+         "coordinator-in-group"],
 )
-def test_decide_role(user_id: int, granted: str | None, role: Role) -> None:
-    """The role is the highest of what settings (by id) and grants give."""
-    assert decide_role(user_id, SETTINGS, granted) is role
+def test_decide_role(user_id: int, granted: str | None, extra: dict[str, bool],
+                     role: Role) -> None:
+    """The role is the highest of what settings (by id), grants and the group give."""
+    assert decide_role(user_id, SETTINGS, granted, **extra) is role
 
 
 # --- next_poll_after_failure ---------------------------------------------------------------

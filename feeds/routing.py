@@ -1,0 +1,120 @@
+"""Routing (pure): which outbox messages a case change implies, and for whom.
+
+Owns the rules that turn "this case changed" into messages:
+
+- the alert group(s) get every card, except that with a daily digest non-urgent new
+  cases wait for the digest;
+- a volunteer's private subscription gets the cards its filters let through
+  (countries, kinds, urgent only), unless muted;
+- a coordinator whose tracked name appears in the case gets one private hit per case;
+- a case marked *not relevant* stays quiet; a *resolved* case reopens when a later
+  report escalates it.
+
+Each message carries a dedup key, unique in the outbox, so re-running a decision
+after a crash cannot queue a message twice.
+
+Must not do I/O or read the clock; the storage layer calls it inside the transaction
+that applies the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from feeds.cases import Change
+from feeds.models import CaseKind, CaseStatus, OutboxKind, Subscription, Track
+from feeds.names import NameQuery, mentions, parse_query
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One message to queue."""
+
+    kind: OutboxKind
+    chat_id: int
+    dedup_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What a case change implies: the messages, and the case's new status and digest flag."""
+
+    messages: tuple[Planned, ...]
+    status: CaseStatus
+    digest_pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What routing reads about a case after the change was applied."""
+
+    id: int
+    urgent: bool
+    kind: CaseKind | None
+    countries: tuple[str, ...]
+    persons: tuple[str, ...]
+    status: CaseStatus
+    stage: str | None
+    digest_pending: bool = False
+
+
+def wants(sub: Subscription, case: CaseFacts, now: datetime) -> bool:
+    """Whether a subscription receives this case's card now."""
+    if sub.muted_until is not None and sub.muted_until > now:
+        return False
+    if sub.urgent_only and not case.urgent:
+        return False
+    if sub.kinds and case.kind not in sub.kinds:
+        return False
+    return not sub.countries or bool(sub.countries & set(case.countries))
+
+
+@lru_cache(maxsize=4096)
+def _query(text: str) -> NameQuery | None:
+    try:
+        return parse_query(text)
+    except ValueError:
+        return None
+
+
+def track_hits(tracks: Sequence[Track], persons: Sequence[str]) -> list[Track]:
+    """The tracks whose name appears among a case's person names."""
+    names = " ; ".join(persons)
+    if not names:
+        return []
+    return [t for t in tracks if (q := _query(t.query)) is not None and mentions(q, names)]
+
+
+def route(change: Change, case: CaseFacts, *, event_id: int | None, groups: Sequence[int],
+          subscriptions: Sequence[Subscription], tracks: Sequence[Track], now: datetime,
+          digest: bool = False) -> Routed:
+    """The messages a change implies (see the module docstring for the rules)."""
+    status = case.status
+    if status is CaseStatus.IRRELEVANT or change is Change.QUIET:
+        return Routed((), status, case.digest_pending)
+    if status is CaseStatus.RESOLVED and change is Change.ESCALATE:
+        status = CaseStatus.OPEN
+    held = digest and not case.urgent      # non-urgent cards wait for the daily digest
+    chats = list(groups) + [s.chat_id for s in subscriptions
+                            if s.chat_id not in groups and wants(s, case, now)]
+    out: list[Planned] = []
+    for chat in chats:
+        new = Planned(OutboxKind.NEW_CARD, chat, f"new:{case.id}:{chat}")
+        update = Planned(OutboxKind.UPDATE_CARD, chat, f"upd:{case.id}:{event_id}:{chat}")
+        if change is Change.NEW:
+            out += [] if held else [new]
+        elif change is Change.ESCALATE:
+            # A case held for the digest, or new to a filtered subscriber, is posted now
+            # (the outbox ignores the NEW_CARD when it was queued before).
+            out += ([] if held else [new]) + [update, Planned(
+                OutboxKind.ESCALATION, chat, f"esc:{case.id}:{case.stage}:{chat}")]
+        else:
+            out.append(update)
+    for track in track_hits(tracks, case.persons):
+        out.append(Planned(OutboxKind.TRACK_HIT, track.owner_id,
+                           f"track:{case.id}:{track.id}"))
+    pending = (case.digest_pending or change is Change.NEW) and held
+    return Routed(tuple(out), status, pending)
