@@ -53,7 +53,7 @@ def parse_callback(data: str | None) -> tuple[str, int] | None:
     """``c:take:12`` → ("take", 12); None for anything else."""
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != "c" or parts[1] not in ACTIONS or \
-            not parts[2].isdigit() or len(parts[2]) > 18:
+            not (parts[2].isascii() and parts[2].isdigit()) or len(parts[2]) > 18:
         return None
     return parts[1], int(parts[2])
 
@@ -62,11 +62,12 @@ def when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "?"
 
 
-def link(url: str, text: str) -> str:
-    """An escaped link; a URL that is not http(s) (``javascript:``…) is shown as text."""
-    if url.lower().startswith(("http://", "https://")):
-        return f'<a href="{escape(url, quote=True)}">{escape(text)}</a>'
-    return escape(text)
+def link(url: str, text: str, limit: int = 300) -> str:
+    """An escaped link with its text shortened to ``limit`` characters; a URL that is not
+    http(s) (``javascript:``…) or absurdly long is shown as text only."""
+    if url.lower().startswith(("http://", "https://")) and len(url) <= 2000:
+        return f'<a href="{escape(url, quote=True)}">{short(text, limit)}</a>'
+    return short(text, limit)
 
 
 def country(lang: str, code: str) -> str:
@@ -160,9 +161,18 @@ def render_card(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en")
 
 
 def _clip(line: str, limit: int) -> str:
-    """Shorten a line of escaped text without cutting an entity or a tag."""
+    """Shorten a line of HTML to at most ``limit`` characters: its tags are dropped and
+    its text shortened so that, escaped again, it still fits (never a cut entity)."""
     plain = unescape(_TAG.sub("", line))
-    return escape(plain[: limit // 2]) + "…"
+    out: list[str] = []
+    used = 1                                    # the closing "…"
+    for char in plain:
+        piece = escape(char)
+        if used + len(piece) > limit:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + "…"
 
 
 def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"

@@ -89,7 +89,11 @@ async def chat_lang(svc: Services, chat_id: int, user: User | None) -> str:
 
 async def role_of(svc: Services, user_id: int, *, chat_id: int | None = None,
                   sender_chat_id: int | None = None) -> Role:
-    """The user's role; asks Telegram (cached) only when settings and grants say less."""
+    """The user's role; asks Telegram (cached) only when settings and grants say less.
+
+    ``chat_id`` is where the user *wrote* a message: writing in the alert group proves
+    membership. A button press proves nothing (a public group's buttons can be pressed
+    by anyone who views it), so for those Telegram is asked."""
     groups = svc.alert_groups
     if user_id == GROUP_ANONYMOUS_BOT:
         # Only administrators can post as the group itself.
@@ -120,7 +124,8 @@ async def authorize(update: Update, context: ContextTypes.DEFAULT_TYPE, needed: 
     query = update.callback_query
     sender_chat = message.sender_chat.id if message is not None and message.sender_chat \
         and query is None else None
-    role = await role_of(svc, user.id, chat_id=chat.id, sender_chat_id=sender_chat)
+    role = await role_of(svc, user.id, chat_id=chat.id if query is None else None,
+                         sender_chat_id=sender_chat)
     allowed = role >= needed
     lang = await chat_lang(svc, chat.id, user)
     if audit or not allowed:

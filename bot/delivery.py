@@ -48,6 +48,9 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 20
+#: How long a message being sent is reserved; longer than the rate limiter's longest wait
+#: for a group (20 messages a minute), so a slow send is never taken twice.
+LEASE_SECONDS = 90.0
 
 
 class Sender(Protocol):
@@ -110,10 +113,16 @@ def backoff(attempts: int) -> timedelta:
 
 async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], datetime],
                           limit: int = 20, options: Delivery | None = None) -> DeliveryReport:
-    """One delivery pass over the outbox."""
+    """One delivery pass over the outbox: up to ``limit`` messages, each leased just
+    before it is sent (a crash leaves at most one message leased, retried when its
+    lease of ``LEASE_SECONDS`` runs out)."""
     opts = options or Delivery()
     sent = retried = failed = migrated = 0
-    for message in await store.lease_outbox(now(), limit=limit):
+    for _ in range(limit):
+        leased = await store.lease_outbox(now(), limit=1, lease_seconds=LEASE_SECONDS)
+        if not leased:
+            break
+        message = leased[0]
         try:
             posted = await _deliver_one(store, sender, message, opts)
         except DeliveryError as exc:

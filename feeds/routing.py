@@ -113,8 +113,8 @@ def route(change: Change, case: CaseFacts, *, event_id: int | None, groups: Sequ
                 OutboxKind.ESCALATION, chat, f"esc:{case.id}:{case.stage}:{chat}")]
         else:
             out.append(update)
-    for track in track_hits(tracks, case.persons):
-        out.append(Planned(OutboxKind.TRACK_HIT, track.owner_id,
-                           f"track:{case.id}:{track.id}"))
+    # One hit per coordinator and case, however many of their tracks match.
+    for owner in dict.fromkeys(t.owner_id for t in track_hits(tracks, case.persons)):
+        out.append(Planned(OutboxKind.TRACK_HIT, owner, f"track:{case.id}:{owner}"))
     pending = (case.digest_pending or change is Change.NEW) and held
     return Routed(tuple(out), status, pending)

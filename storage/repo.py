@@ -778,7 +778,7 @@ class Store:
 
     async def set_case_work(self, case_id: int, *, expect: tuple[int | None, CaseStatus],
                             claimed_by: tuple[int | None, str | None], status: CaseStatus,
-                            change: str, user_id: int, now: datetime,
+                            change: str, user_id: int, now: datetime, note: str | None = None,
                             notify: tuple[OutboxKind, int] | None = None) -> bool:
         """Claim, release, assign, resolve or reopen a case — only if it is still as the
         caller saw it (``expect``: claimer and status; two taps racing: one wins). In the
@@ -798,7 +798,7 @@ class Store:
             if not getattr(result, "rowcount", 0):
                 return False
             event = CaseEventRow(case_id=case_id, change=change, at=now, user_id=user_id,
-                                 note=name)
+                                 note=(note or "")[:200] or None)
             session.add(event)
             await session.flush()
             chats = (await session.execute(select(col(CardMessageRow.chat_id)).where(

@@ -34,6 +34,7 @@ async def apply_work(caller: Caller, case: CaseView, work: Work | Refusal, *,
     done = await svc.store.set_case_work(
         case.id, expect=(case.claimed_by_id, case.status), claimed_by=work.claimed_by,
         status=work.status, change=work.change, user_id=caller.user.id, now=svc.clock(),
+        note=work.claimed_by[1] if work.change in ("claim", "assign") else caller.user.full_name,
         notify=notify)
     if not done:
         return t(caller.lang, "race", id=case.id)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
@@ -115,6 +116,57 @@ def _inline_markup(markup: Any) -> JSONDict | None:
     if isinstance(markup, dict) and markup.get("inline_keyboard"):
         return markup
     return None
+
+
+_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code",
+                   "pre", "span", "tg-spoiler", "tg-emoji", "blockquote"})
+
+
+class _HTMLCheck(HTMLParser):
+    """Telegram's HTML parse mode: only its tags, balanced; counts the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.visible = 0
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _TAGS:
+            self.error = self.error or f"Unsupported start tag \"{tag}\""
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.error = self.error or f"Unmatched end tag \"{tag}\""
+
+    def handle_data(self, data: str) -> None:
+        self.visible += len(data.encode("utf-16-le")) // 2
+
+
+def _check_text(params: JSONDict) -> None:
+    """Refuse what Telegram refuses: empty or too long text, bad HTML, long callback data."""
+    text = str(params.get("text", ""))
+    visible = len(text.encode("utf-16-le")) // 2
+    if params.get("parse_mode") == "HTML":
+        check = _HTMLCheck()
+        check.feed(text)
+        check.close()
+        if check.error or check.stack:
+            raise _ApiError(400, "Bad Request: can't parse entities: "
+                            + (check.error or "unclosed tags"))
+        visible = check.visible
+    if not text.strip():
+        raise _ApiError(400, "Bad Request: message text is empty")
+    if visible > 4096:
+        raise _ApiError(400, "Bad Request: message is too long")
+    markup = params.get("reply_markup")
+    if isinstance(markup, dict):
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -364,6 +416,11 @@ class FakeTelegramAPI:
         with self._lock:
             self._failures.setdefault(method.lower(), []).append(failure)
 
+    def clear_failures(self) -> None:
+        """Forget every scripted failure that has not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
     def set_delay(self, method: str, seconds: float) -> None:
         """Hold every answer to ``method`` for ``seconds`` (0 to switch off)."""
         with self._lock:
@@ -513,6 +570,7 @@ class FakeTelegramAPI:
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)
+        _check_text(params)
         with self._lock:
             message_id = self._next_message_id.get(chat_id, 0) + 1
             self._next_message_id[chat_id] = message_id
@@ -556,6 +614,7 @@ class FakeTelegramAPI:
             return copy.deepcopy(message)
 
     def _edit_text(self, params: JSONDict) -> JSONDict | bool:
+        _check_text(params)
         return self._edit(params, str(params.get("text", "")))
 
     def _edit_markup(self, params: JSONDict) -> JSONDict | bool:
