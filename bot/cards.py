@@ -210,11 +210,11 @@ def render_escalation(case: CaseView, lang: str = "en") -> str:
     return t(lang, "escalation", who=name, stage=f"<b>{escape(stage_name(lang, case.stage))}</b>")
 
 
-def render_notice(kind: str, case: CaseView, *, lang: str = "en", minutes: int = 0,
+def render_notice(kind: str, case: CaseView, *, lang: str = "en", minutes: float = 0,
                   query: str = "") -> str:
     """The short case messages: reannounce, coordinator_alert, track_hit, assigned."""
     return t(lang, kind, id=case.id, who=f"<b>{who(case, lang)}</b>",
-             stage=escape(stage_name(lang, case.stage)), minutes=minutes,
+             stage=escape(stage_name(lang, case.stage)), minutes=f"{minutes:g}",
              query=f"<b>{short(query)}</b>")
 
 

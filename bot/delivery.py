@@ -98,7 +98,7 @@ class Delivery:
 
     admins: Sequence[int] = ()       # told when an alert group is lost
     default_lang: str = "en"
-    escalate_minutes: int = 30
+    escalate_minutes: float = 30.0
     langs: dict[int, str] = field(default_factory=dict)
 
 

@@ -125,8 +125,8 @@ class Service:
                                        id="poll", **common)
                 self.scheduler.add_job(deliver, "interval", seconds=DELIVERY_SECONDS,
                                        id="deliver", **common)
-                self.scheduler.add_job(escalate, "interval", seconds=ESCALATE_CHECK_SECONDS,
-                                       id="escalate", **common)
+                self.scheduler.add_job(escalate, "interval", id="escalate", seconds=min(
+                    ESCALATE_CHECK_SECONDS, settings.escalate_minutes * 60 / 4), **common)
                 if settings.digest_at is not None:
                     self.scheduler.add_job(digest, "cron", hour=settings.digest_at.hour,
                                            minute=settings.digest_at.minute, id="digest",

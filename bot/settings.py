@@ -42,7 +42,7 @@ class Settings:
     host_concurrency: int = 2
     fetch_concurrency: int = 32
     fetch_articles: bool = True
-    escalate_minutes: int = 30
+    escalate_minutes: float = 30.0
     digest_at: time | None = None     # UTC time of the daily digest; None: every card at once
     lang: str = "en"                  # interface language of chats that chose none
 
@@ -173,9 +173,16 @@ def load_settings(environ: Mapping[str, str] | None = None,
     max_body = _int(env, "DEPORTWATCH_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=65536)
     per_host = _int(env, "DEPORTWATCH_HOST_CONCURRENCY", 2, minimum=1)
     total = _int(env, "DEPORTWATCH_FETCH_CONCURRENCY", 32, minimum=1)
-    escalate = _int(env, "DEPORTWATCH_ESCALATE_MINUTES", 30, minimum=1)
+    escalate_raw = env.get("DEPORTWATCH_ESCALATE_MINUTES", "").strip()
+    try:
+        escalate = float(escalate_raw) if escalate_raw else 30.0
+    except ValueError:
+        raise ConfigError(f"DEPORTWATCH_ESCALATE_MINUTES must be a number of minutes, "
+                          f"got {escalate_raw!r}") from None
+    if not 0.01 <= escalate <= 10080:
+        raise ConfigError(f"DEPORTWATCH_ESCALATE_MINUTES must be between 0.01 and 10080, "
+                          f"got {escalate}")
     assert max_body is not None and per_host is not None and total is not None
-    assert escalate is not None
     digest_raw = env.get("DEPORTWATCH_DIGEST_AT", "").strip().lower()
     digest_at = None
     if digest_raw not in ("", "off", "none"):

@@ -647,3 +647,30 @@ async def test_kill_and_restart_loses_and_repeats_nothing(
     assert len(texts) == 3
     assert sum("Zhilin" in t for t in texts) == sum("Karimov" in t for t in texts) \
         == sum("Petrov" in t for t in texts) == 1
+
+
+async def test_escalation_timer_reannounces_once(fake_telegram: FakeTelegramAPI,
+                                                 fixture_server: FixtureServer,
+                                                 tmp_path: Path) -> None:
+    """The service's own timer: an urgent card nobody takes within
+    DEPORTWATCH_ESCALATE_MINUTES (here 0.02, 1.2 s) is re-announced once, as a reply with a Take
+    button, and each coordinator is told in private — once."""
+    front = Front(fake_telegram, fixture_server,
+                  settings_for(fake_telegram, tmp_path, escalate_minutes=0.02))
+    await front.start()
+    try:
+        await add_feed(front, "/wire.xml", [ZHILIN_ORDER], cards=1)
+        card = front.card(1)
+
+        def replies() -> list[JSONDict]:
+            return [m for m in fake_telegram.messages(GROUP)
+                    if m.get("reply_to_message", {}).get("message_id") == card["message_id"]]
+        await front.wait(lambda: len(replies()) == 1)
+        await front.wait(lambda: len(fake_telegram.messages(COORD)) == 1)
+        await asyncio.sleep(2.0)                      # several more checks
+        assert len(replies()) == 1 and len(fake_telegram.messages(COORD)) == 1
+        assert "for 0.02 min" in str(replies()[0]["text"])
+        assert str(fake_telegram.messages(COORD)[0]["text"]).startswith(
+            "⏰ Nobody has taken urgent case #1 (<b>Mikhail Zhilin</b>")
+    finally:
+        await front.stop()

@@ -5,6 +5,7 @@ Every test passes ``environ=`` and ``env_file=`` explicitly; os.environ is never
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,16 @@ def test_missing_env_file_gives_defaults(tmp_path: Path) -> None:
         ("DEPORTWATCH_TICK_SECONDS", "3600", "tick_seconds", 3600.0),
         ("DEPORTWATCH_LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("DEPORTWATCH_LOG_LEVEL", " warning ", "log_level", "WARNING"),
+        ("DEPORTWATCH_ESCALATE_MINUTES", "45", "escalate_minutes", 45.0),
+        ("DEPORTWATCH_ESCALATE_MINUTES", "", "escalate_minutes", 30.0),
+        ("DEPORTWATCH_DIGEST_AT", "7:05", "digest_at", time(7, 5)),
+        ("DEPORTWATCH_DIGEST_AT", "off", "digest_at", None),
+        ("DEPORTWATCH_LANG", "RU", "lang", "ru"),
     ],
     ids=["token", "token-empty", "api-base", "chat-id-negative", "admin-ids-separators",
          "coordinator-ids", "database-url", "poll", "poll-minimum", "private-yes",
          "private-TRUE", "private-off", "tick-fraction", "tick-maximum", "log-lower",
-         "log-spaces"],
+         "log-spaces", "escalate", "escalate-default", "digest-at", "digest-off", "lang"],
 )
 def test_each_setting_is_parsed(name: str, raw: str, attr: str, expected: object) -> None:
     """Each environment variable sets its field, normalised."""
@@ -99,12 +105,19 @@ def test_chat_ids_need_token_and_chat() -> None:
         ("DEPORTWATCH_TICK_SECONDS", "nan"),
         ("DEPORTWATCH_LOG_LEVEL", "loud"),
         ("DEPORTWATCH_LOG_LEVEL", "critical"),
+        ("DEPORTWATCH_ESCALATE_MINUTES", "0"),
+        ("DEPORTWATCH_ESCALATE_MINUTES", "soon"),
+        ("DEPORTWATCH_ESCALATE_MINUTES", "nan"),
+        ("DEPORTWATCH_DIGEST_AT", "25:00"),
+        ("DEPORTWATCH_DIGEST_AT", "9am"),
+        ("DEPORTWATCH_LANG", "de"),
     ],
     ids=["token-shape", "token-non-digit-id", "api-base-scheme", "api-base-no-scheme",
          "chat-id-username", "chat-id-float", "admin-ids-name", "admin-ids-range",
          "coordinator-username", "database-path", "poll-too-small", "poll-word",
          "private-maybe", "tick-zero", "tick-too-large", "tick-word", "tick-nan", "log-word",
-         "log-critical"],
+         "log-critical", "escalate-zero", "escalate-word", "escalate-nan", "digest-hour",
+         "digest-am", "lang-de"],
 )
 def test_bad_values_name_the_setting(name: str, raw: str) -> None:
     """A malformed value raises ConfigError whose message names the setting."""
