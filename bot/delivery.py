@@ -45,6 +45,7 @@ from feeds.errors import DeliveryError
 from feeds.models import CaseView, OutboxKind, OutboxMessage
 from feeds.routing import track_hits
 from storage import Store
+from storage.repo import INACTIVE
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 20
@@ -138,7 +139,9 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
             give_up = not exc.retryable or message.attempts >= MAX_ATTEMPTS
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(
                 message.attempts)
-            await store.retry_outbox(message, error=str(exc), next_attempt_at=now() + wait,
+            # A message lost with its chat is queued again if the chat comes back.
+            error = f"{INACTIVE}{exc}" if exc.chat_gone else str(exc)
+            await store.retry_outbox(message, error=error, next_attempt_at=now() + wait,
                                      give_up=give_up)
             log.warning("delivery failed outbox_id=%s chat_id=%s give_up=%s error=%s",
                         message.id, message.chat_id, give_up, exc)

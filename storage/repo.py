@@ -63,6 +63,7 @@ from storage.tables import (
     UserRow,
 )
 
+INACTIVE = "chat inactive: "     # the error of messages failed because their chat was lost
 Decide = Callable[[Analysis, Sequence[CaseState], datetime], CaseDecision | None]
 
 
@@ -605,15 +606,21 @@ class Store:
 
     # ── chats, subscriptions and users (the Telegram front) ──────────────────
     async def ensure_chat(self, chat_id: int, *, kind: str, now: datetime,
-                          user_id: int | None = None) -> None:
-        """Remember a chat; one that speaks to the bot again after blocking it is active."""
+                          user_id: int | None = None, seen: bool = False) -> None:
+        """Remember a chat. ``seen``: an update just came from it, so the bot can write
+        there again — an inactive chat (bot blocked or removed) becomes active and the
+        messages that failed because of that are queued again: nothing is lost."""
         async with self._session() as session, session.begin():
             row = await session.get(ChatRow, chat_id)
             if row is None:
                 session.add(ChatRow(chat_id=chat_id, kind=kind, user_id=user_id,
                                     updated_at=now, filters={}))
-            elif not row.active and kind != "alert":
+            elif not row.active and seen:
                 row.active, row.inactive_reason, row.updated_at = True, None, now
+                await session.execute(update(OutboxRow).where(
+                    col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status) == "failed",
+                    col(OutboxRow.last_error).startswith(INACTIVE)).values(
+                    status="pending", attempts=0, next_attempt_at=now))
 
     async def alert_chats(self, configured: Iterable[int], now: datetime) -> tuple[int, ...]:
         """The active alert groups: configured ids, following group → supergroup moves."""
@@ -684,11 +691,11 @@ class Store:
             await session.execute(update(OutboxRow).where(
                 col(OutboxRow.chat_id) == chat_id,
                 col(OutboxRow.status).in_(("pending", "sending"))).values(
-                status="failed", leased_until=None, last_error=f"chat inactive: {reason}"[:500]))
+                status="failed", leased_until=None, last_error=f"{INACTIVE}{reason}"[:500]))
             if was_active and row.kind == "alert":
                 body = (f"The bot can no longer write to the alert group {chat_id}: {reason}. "
-                        f"Cards are kept in the database; add the bot back to the group "
-                        f"(or set DEPORTWATCH_ALERT_CHAT_ID) and restart.")
+                        f"Cases and cards are kept: add the bot back to the group and write "
+                        f"any message there; the waiting cards are then sent.")
                 for admin in notify:
                     if admin != chat_id:
                         await self._queue(session, OutboxKind.ADMIN_NOTICE,

@@ -533,6 +533,9 @@ async def test_403_marks_chat_inactive_and_migration_moves_the_group(front: Fron
     await add_feed(front, "/wire.xml", [ZHILIN_ORDER], cards=0)
     await front.wait(lambda: len(front.cards(new_group)) == 1)
     assert front.cards(GROUP) == []
+    await front.wait(lambda: any(c.get("chat_id") == VERA
+                                 for c in front.fake.calls_to("sendMessage")))
+    await asyncio.sleep(0.5)
     status = await front.say(ADMIN, "/status")
     assert f"Inactive chat {VERA}" in status and "blocked by the user" in status
     answer = await front.press(OLEG, "take", 1, front.card(1, new_group))
@@ -553,6 +556,11 @@ async def test_403_marks_chat_inactive_and_migration_moves_the_group(front: Fron
         assert any(chat == new_group for chat, _ in summary.inactive_chats)
     finally:
         await store.close()
+    assert not any("Karimov" in str(m["text"]) for m in front.fake.messages(new_group))
+    # The bot is added back and someone writes in the group: the waiting card goes out.
+    front.fake.clear_failures()
+    front.fake.push_message("we are back", user_id=OLEG, chat_id=new_group)
+    await front.wait(lambda: any("Karimov" in str(m["text"]) for m in front.cards(new_group)))
 
 
 async def test_digest_holds_non_urgent_cases(fake_telegram: FakeTelegramAPI,

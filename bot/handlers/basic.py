@@ -58,14 +58,17 @@ def help_text(role: Role, lang: str) -> str:
 
 async def remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every update: remember the sender's name and @username (for cards and /assign),
-    and that a private chat is reachable again."""
+    and that the chat it came from is reachable again."""
     svc, user, chat = services(context), update.effective_user, update.effective_chat
     if user is None or user.is_bot:
         return
     await svc.store.see_user(user.id, username=user.username, name=user.full_name,
                              now=svc.clock())
-    if chat is not None and chat.type == ChatType.PRIVATE:
-        await svc.store.ensure_chat(chat.id, kind="private", now=svc.clock(), user_id=user.id)
+    if chat is not None:
+        private = chat.type == ChatType.PRIVATE
+        await svc.store.ensure_chat(chat.id, kind="private" if private else "group",
+                                    now=svc.clock(), user_id=user.id if private else None,
+                                    seen=True)
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -88,7 +88,7 @@ async def cmd_assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if caller is None:
         return
     args = list(context.args or [])
-    if len(args) != 2 or not args[0].lstrip("#").isdigit():
+    if len(args) != 2 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
         await caller.say("assign_usage")
         return
     store = caller.svc.store
@@ -97,7 +97,7 @@ async def cmd_assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await caller.say("no_case", id=args[0])
         return
     target = args[1]
-    if target.lstrip("-").isdigit():
+    if target.isdigit() and len(target) <= 15:
         assignee: tuple[int, str] | None = (
             int(target), await store.user_name(int(target)) or f"user {target}")
     elif target.startswith("@"):
