@@ -22,7 +22,9 @@ _MEMBER = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberSta
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log the bug with the update, tell the user briefly."""
-    log.error("handler failed update=%r", update, exc_info=context.error)
+    # The update itself may name people at risk: log its id, not its content.
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handler failed update_id=%s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None \
             and update.callback_query is None:
         await update.effective_message.reply_text(

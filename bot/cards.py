@@ -82,12 +82,35 @@ def headline(case: CaseView, lang: str = "en") -> str:
     flag = t(lang, "urgent") if case.urgent else t(lang, "watch")
     route = " → ".join(country(lang, c) for c in case.countries) if case.countries \
         else t(lang, "countries_unknown")
-    return f"{flag} · {escape(kind_name(lang, case.kind))} · {escape(route)}"
+    return f"{flag} · {escape(kind_name(lang, case.kind))} · {short(route, 200)}"
+
+
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (most emoji count two)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def short(text: str, limit: int = 300) -> str:
-    """Untrusted text, shortened to ``limit`` characters and escaped."""
-    return escape(text if len(text) <= limit else text[:limit - 1] + "…")
+    """Untrusted text without direction overrides (which can make a card read
+    backwards), escaped, and at most ``limit`` UTF-16 units long once escaped (cut
+    between characters, never inside an entity)."""
+    text = text.translate(_BIDI)
+    escaped = escape(text)
+    if units(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    used = 1                                    # the closing "…"
+    for char in text:
+        piece = escape(char)
+        size = units(piece)
+        if used + size > limit:
+            break
+        out.append(piece)
+        used += size
+    return "".join(out) + "…"
 
 
 def who(case: CaseView, lang: str = "en") -> str:
@@ -118,7 +141,7 @@ def _head(case: CaseView, lang: str) -> list[str]:
           when=when(case.stage_at or case.updated)),
         *([t(lang, "court_line", court=short(case.court))] if case.court else []),
         t(lang, "sources_line", outlets=len(outlets), reports=len(case.items))
-        + (t(lang, "in_langs", langs=escape(", ".join(langs))) if langs else ""),
+        + (t(lang, "in_langs", langs=short(", ".join(langs), 100)) if langs else ""),
         t(lang, "first_seen", when=when(case.first_seen)),
     ]
 
@@ -135,17 +158,17 @@ def _tail(case: CaseView, tracks: Sequence[str], lang: str) -> list[str]:
 
 
 def _source_lines(case: CaseView) -> list[str]:
-    return [f"• {link(i.url, i.title or i.url)} — {escape(i.source)}" for i in case.items]
+    return [f"• {link(i.url, i.title or i.url)} — {short(i.source, 100)}" for i in case.items]
 
 
 def _fit(lines: list[str], budget: int, lang: str) -> list[str]:
     """As many whole lines as fit in ``budget`` characters, then "+N more"."""
     shown: list[str] = []
     for line in lines:
-        if len(line) + 1 > budget:
+        if units(line) + 1 > budget:
             break
         shown.append(line)
-        budget -= len(line) + 1
+        budget -= units(line) + 1
     if len(shown) < len(lines):
         shown.append(t(lang, "more", n=len(lines) - len(shown)))
     return shown
@@ -154,25 +177,16 @@ def _fit(lines: list[str], budget: int, lang: str) -> list[str]:
 def render_card(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en") -> Card:
     """The card for a case, in Telegram HTML, at most 4,096 characters, with buttons."""
     head, tail = _head(case, lang), _tail(case, tracks, lang)
-    budget = MAX_CARD - len("\n".join(head + tail)) - 40
+    budget = MAX_CARD - units("\n".join(head + tail)) - 40
     html = "\n".join([*head, "", *_fit(_source_lines(case), budget, lang), "", *tail])
-    assert len(html) <= MAX_CARD
+    assert units(html) <= MAX_CARD
     return Card(html, buttons(case, lang))
 
 
 def _clip(line: str, limit: int) -> str:
     """Shorten a line of HTML to at most ``limit`` characters: its tags are dropped and
     its text shortened so that, escaped again, it still fits (never a cut entity)."""
-    plain = unescape(_TAG.sub("", line))
-    out: list[str] = []
-    used = 1                                    # the closing "…"
-    for char in plain:
-        piece = escape(char)
-        if used + len(piece) > limit:
-            break
-        out.append(piece)
-        used += len(piece)
-    return "".join(out) + "…"
+    return short(unescape(_TAG.sub("", line)), limit)
 
 
 def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"
@@ -180,7 +194,7 @@ def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"
     """``/case ID``: the card, the timeline and every source, split into messages of at
     most 4,096 characters at line boundaries."""
     lines = [*_head(case, lang), *_tail(case, tracks, lang), "", f"<b>{t(lang, 'timeline')}</b>"]
-    lines += [f"{when(e.at)} — {escape(event_name(lang, e.change, e.user))}"
+    lines += [f"{when(e.at)} — {short(event_name(lang, e.change, e.user), 300)}"
               + (f" ({escape(stage_name(lang, e.stage))})" if e.stage else "")
               for e in case.events]
     lines += ["", f"<b>{t(lang, 'all_sources')}</b>", *_source_lines(case)]
@@ -188,20 +202,20 @@ def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"
 
 
 def split_messages(lines: Sequence[str], limit: int = MAX_CARD) -> list[str]:
-    """Join lines into messages of at most ``limit`` characters (a longer line is
-    shortened as text, never cut inside a tag)."""
+    """Join lines into messages of at most ``limit`` UTF-16 units (a longer line is
+    shortened as text, never cut inside a tag); blank messages are dropped."""
     out: list[str] = []
     current = ""
     for line in lines:
-        if len(line) > limit - 10:
+        if units(line) > limit - 10:
             line = _clip(line, limit - 10)
-        if current and len(current) + 1 + len(line) > limit:
+        if current and units(current) + 1 + units(line) > limit:
             out.append(current)
             current = ""
         current = f"{current}\n{line}" if current else line
     if current:
         out.append(current)
-    return out
+    return [part for part in out if part.strip()]
 
 
 def render_escalation(case: CaseView, lang: str = "en") -> str:

@@ -6,6 +6,7 @@ Every state-changing command and every button press is audited, allowed or not.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from bot.roles import Access, Role, decide_role
 from bot.settings import Settings
 from storage import Store
 
+log = logging.getLogger(__name__)
 GROUP_ANONYMOUS_BOT = 1087968824   # "Group" — the sender of anonymous admins' messages
 
 
@@ -108,6 +110,30 @@ async def role_of(svc: Services, user_id: int, *, chat_id: int | None = None,
     subscribed = await svc.store.subscription(user_id) is not None
     member = chat_id in groups or (not subscribed and await svc.access.member(user_id, groups))
     return decide_role(user_id, svc.settings, granted, member=member, subscribed=subscribed)
+
+
+async def sweep_subscribers(svc: Services) -> int:
+    """End the private subscriptions of people who are no longer volunteers: not in the
+    alert group, and no role from settings or grants (a volunteer removed from the
+    group stops getting cards within one sweep). Returns how many ended; a user
+    Telegram cannot answer about keeps the subscription until the next sweep."""
+    ended = 0
+    for chat_id, user_id in await svc.store.subscribers():
+        uid = user_id if user_id is not None else chat_id
+        if decide_role(uid, svc.settings, await svc.store.member_role(uid)) is not Role.NONE:
+            continue
+        try:
+            if await svc.access.member(uid, svc.alert_groups, strict=True):
+                continue
+        except Exception as exc:   # Telegram unreachable: decide next time
+            log.warning("cannot check a subscriber's membership user_id=%s error=%s", uid, exc)
+            continue
+        if await svc.store.unsubscribe(chat_id, svc.clock()):
+            await svc.store.audit(user_id=uid, action="auto-unsubscribe",
+                                  detail="no longer in the alert group", allowed=True,
+                                  now=svc.clock())
+            ended += 1
+    return ended
 
 
 async def authorize(update: Update, context: ContextTypes.DEFAULT_TYPE, needed: Role,

@@ -124,6 +124,13 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
         if not leased:
             break
         message = leased[0]
+        gone = await store.inactive_reason(message.chat_id)
+        if gone is not None:
+            # Kept, not sent: re-queued when the chat speaks to the bot again.
+            await store.retry_outbox(message, error=f"{INACTIVE}{gone}", next_attempt_at=now(),
+                                     give_up=True)
+            failed += 1
+            continue
         try:
             posted = await _deliver_one(store, sender, message, opts)
         except DeliveryError as exc:

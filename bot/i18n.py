@@ -144,6 +144,10 @@ TEXT: dict[str, tuple[str, str]] = {
                      "numeric id.",
                      "Я пока не знаю {user}: попросите написать мне /start или укажите "
                      "числовой id."),
+    "not_volunteer": ("{user} is not a volunteer (not in the alert group, not subscribed, no "
+                      "role): add them to the group first.",
+                      "{user} — не волонтёр (не в группе оповещений, не подписан(а), без роли): "
+                      "сначала добавьте в группу."),
     "assigned_ok": ("Case #{id} assigned to {name}; they are told in private.",
                     "Дело #{id} назначено: {name}; ему(ей) сообщено в личку."),
     # ── admins ──

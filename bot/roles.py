@@ -75,13 +75,19 @@ class Access:
                 return True
         return False
 
-    async def member(self, user_id: int, groups: Sequence[int]) -> bool:
+    async def member(self, user_id: int, groups: Sequence[int], *,
+                     strict: bool = False) -> bool:
+        """Whether the user belongs to one of the groups. When Telegram cannot say, the
+        answer is False — or, with ``strict``, the error is raised (for decisions that
+        must not be taken on a guess, such as ending a subscription)."""
         for chat in groups:
             cached = self._members.get((chat, user_id))
             if cached is None or self._clock() - cached[0] > self._ttl:
                 try:
                     cached = (self._clock(), await self._is_member(chat, user_id))
                 except Exception as exc:
+                    if strict:
+                        raise
                     log.warning("cannot check membership chat_id=%s error=%s", chat, exc)
                     cached = (self._clock() - self._ttl + 30, False)
                 self._members[(chat, user_id)] = cached

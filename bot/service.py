@@ -3,10 +3,12 @@
 ::
 
     APScheduler (AsyncIOScheduler, in-memory jobs; the schedule itself is data: feed.next_poll_at)
-      ├── poll      every DEPORTWATCH_TICK_SECONDS: run_cycle over due feeds → outbox
+      ├── poll      every DEPORTWATCH_TICK_SECONDS: Poller.tick — a task per due feed
+      │             (fetch → parse → match → case → outbox); a slow source delays only itself
       ├── deliver   every 2 s, and at once when a poll or a button queued messages
       ├── escalate  every 30 s: urgent cases nobody took in DEPORTWATCH_ESCALATE_MINUTES
       │             → one re-announcement + private alerts to coordinators (outbox)
+      ├── sweep     every 10 min: end subscriptions of people no longer in the alert group
       └── digest    daily at DEPORTWATCH_DIGEST_AT (when set): held non-urgent cases → outbox
     python-telegram-bot Application (long polling) for commands and buttons, when a
     token is set
@@ -26,15 +28,16 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.context import Services, utc_now
+from bot.context import Services, sweep_subscribers, utc_now
 from bot.delivery import ConsoleSender, Delivery, Sender, deliver_pending
 from bot.settings import Settings
-from feeds.pipeline import run_cycle
+from feeds.pipeline import Poller, SourceReport
 from storage import Store
 
 log = logging.getLogger(__name__)
 DELIVERY_SECONDS = 2.0
 ESCALATE_CHECK_SECONDS = 30.0
+SWEEP_SECONDS = 600.0
 SHUTDOWN_GRACE = 20.0
 
 
@@ -55,6 +58,13 @@ class Service:
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
         store = await Store.open(settings.database_url)
+        if store.engine.dialect.name == "sqlite":
+            # The embedded set-up has one instance: what an earlier run had leased when it
+            # stopped (or crashed) is free again now, not when the leases run out.
+            feeds, messages = await store.recover_leases()
+            if feeds or messages:
+                log.warning("recovered leases of an earlier run feeds=%s messages=%s",
+                            feeds, messages)
         services = Services(settings=settings, store=store, clock=utc_now,
                             nudge_poll=lambda: self._nudge("poll"),
                             nudge_delivery=lambda: self._nudge("deliver"))
@@ -86,16 +96,20 @@ class Service:
                 options = Delivery(admins=settings.admin_chats, default_lang=settings.lang,
                                    escalate_minutes=settings.escalate_minutes)
 
+                def reported(report: SourceReport) -> None:
+                    if report.queued:
+                        services.nudge_delivery()
+
+                poller = Poller(store, fetcher, clock=utc_now, on_report=reported,
+                                concurrency=settings.fetch_concurrency * 2)
+
                 async def poll() -> None:
                     async with self._poll_lock:
                         services.groups = await store.alert_chats(settings.chat_ids, utc_now())
-                        reports = await run_cycle(store, fetcher, clock=utc_now,
-                                                  chat_ids=services.groups,
-                                                  admin_chat_ids=settings.admin_chats,
-                                                  articles=settings.fetch_articles,
-                                                  digest=settings.digest_at is not None)
-                    if any(r.queued for r in reports):
-                        services.nudge_delivery()
+                        await poller.tick(chat_ids=services.groups,
+                                          admin_chat_ids=settings.admin_chats,
+                                          articles=settings.fetch_articles,
+                                          digest=settings.digest_at is not None)
 
                 async def deliver() -> None:
                     async with self._deliver_lock:
@@ -115,6 +129,10 @@ class Service:
                     if queued:
                         services.nudge_delivery()
 
+                async def sweep() -> None:
+                    if await sweep_subscribers(services):
+                        log.info("ended subscriptions of people who left the alert group")
+
                 async def digest() -> None:
                     if await store.queue_digest(utc_now(), groups=services.groups):
                         services.nudge_delivery()
@@ -127,6 +145,10 @@ class Service:
                                        id="deliver", **common)
                 self.scheduler.add_job(escalate, "interval", id="escalate", seconds=min(
                     ESCALATE_CHECK_SECONDS, settings.escalate_minutes * 60 / 4), **common)
+                if app is not None and settings.alert_chat_id is not None \
+                        and settings.alert_chat_id < 0:     # a group: membership means something
+                    self.scheduler.add_job(sweep, "interval", seconds=SWEEP_SECONDS, id="sweep",
+                                           **common)
                 if settings.digest_at is not None:
                     self.scheduler.add_job(digest, "cron", hour=settings.digest_at.hour,
                                            minute=settings.digest_at.minute, id="digest",
@@ -142,6 +164,7 @@ class Service:
                     async with asyncio.timeout(SHUTDOWN_GRACE):
                         async with self._poll_lock, self._deliver_lock:
                             pass
+                await poller.close(grace=SHUTDOWN_GRACE / 4)
                 self.scheduler.shutdown(wait=False)
         finally:
             if app is not None:

@@ -15,7 +15,9 @@
   the new ones (worker thread), and hands them to ``Store.record_items``, which
   stores them, applies the pure case decision (``feeds.cases.decide``) and queues
   outbox messages — one transaction per source.
-- ``run_cycle`` refreshes every due feed with bounded concurrency.
+- ``Poller`` (the service) starts a task per due feed on each tick, so one slow
+  source never delays the others; ``run_cycle`` (the CLI) refreshes every due feed
+  with bounded concurrency and waits for all.
 
 Delivery is not here: the outbox is the hand-over point to ``bot.delivery``.
 Must not import telegram; storage is reached only through ``storage.Store``.
@@ -233,29 +235,101 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
         return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
 
 
+async def refresh_guarded(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock: Clock,
+                          chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
+                          articles: bool = True, digest: bool = False) -> SourceReport:
+    """``refresh_feed``, and a bug met by one source is recorded on that feed (with
+    back-off) instead of stopping the others."""
+    try:
+        return await refresh_feed(store, fetcher, feed, clock=clock, chat_ids=chat_ids,
+                                  admin_chat_ids=admin_chat_ids, articles=articles,
+                                  digest=digest)
+    except Exception as exc:
+        log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
+        assert feed.id is not None
+        now = clock()
+        await store.record_fetch_failure(
+            feed.id, now=now, error=f"internal error: {type(exc).__name__}: {exc}",
+            next_poll_at=next_poll_after_failure(
+                now, feed.interval_seconds, feed.consecutive_failures + 1, None))
+        return SourceReport(url=feed.url, feed_id=feed.id, ok=False,
+                            error=f"internal error: {exc}")
+
+
 async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
                     chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
                     concurrency: int = 8, limit: int = 100,
                     articles: bool = True, digest: bool = False) -> list[SourceReport]:
-    """Refresh every feed that is due now; one failing source never stops the others."""
+    """Refresh every feed that is due now and wait for all (the CLI's one-shot cycle);
+    one failing source never stops the others."""
     feeds = await store.due_feeds(clock(), limit=limit)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(feed: FeedInfo) -> SourceReport:
         async with gate:
-            try:
-                return await refresh_feed(store, fetcher, feed, clock=clock,
-                                          chat_ids=chat_ids, admin_chat_ids=admin_chat_ids,
-                                          articles=articles, digest=digest)
-            except Exception as exc:   # a bug met by one source must not stop the others
-                log.exception("feed crashed the pipeline feed_id=%s url=%s", feed.id, feed.url)
-                assert feed.id is not None
-                now = clock()
-                await store.record_fetch_failure(
-                    feed.id, now=now, error=f"internal error: {type(exc).__name__}: {exc}",
-                    next_poll_at=next_poll_after_failure(
-                        now, feed.interval_seconds, feed.consecutive_failures + 1, None))
-                return SourceReport(url=feed.url, feed_id=feed.id, ok=False,
-                                    error=f"internal error: {exc}")
+            return await refresh_guarded(store, fetcher, feed, clock=clock, chat_ids=chat_ids,
+                                         admin_chat_ids=admin_chat_ids, articles=articles,
+                                         digest=digest)
 
     return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+
+class Poller:
+    """The service's poller: each ``tick`` leases the feeds due now and refreshes each in
+    its own task, so a slow or hanging source delays only itself — the next tick polls
+    the healthy feeds on time. A leased feed is not due again until its refresh ends
+    (the lease pushes its next poll ahead), so no feed is fetched twice at once."""
+
+    def __init__(self, store: Store, fetcher: Fetcher, *, clock: Clock,
+                 concurrency: int = 64, on_report: Callable[[SourceReport], None] = print
+                 ) -> None:
+        self.store, self.fetcher, self.clock = store, fetcher, clock
+        self._gate = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._feeds: set[int | None] = set()
+        self._on_report = on_report
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def tick(self, *, chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
+                   articles: bool = True, digest: bool = False) -> int:
+        """Start refreshing the feeds due now; returns how many were started."""
+        room = self._concurrency * 2 - len(self._tasks)
+        if room <= 0:
+            return 0
+        feeds = [f for f in await self.store.due_feeds(self.clock(), limit=min(room, 500))
+                 if f.id not in self._feeds]      # still refreshing after its lease ran out
+        for feed in feeds:
+            self._feeds.add(feed.id)
+            task = asyncio.create_task(self._one(feed, tuple(chat_ids), tuple(admin_chat_ids),
+                                                 articles, digest))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(feeds)
+
+    async def _one(self, feed: FeedInfo, chat_ids: tuple[int, ...],
+                   admin_chat_ids: tuple[int, ...], articles: bool, digest: bool) -> None:
+        try:
+            async with self._gate:
+                report = await refresh_guarded(self.store, self.fetcher, feed,
+                                               clock=self.clock, chat_ids=chat_ids,
+                                               admin_chat_ids=admin_chat_ids,
+                                               articles=articles, digest=digest)
+        finally:
+            self._feeds.discard(feed.id)
+        self._on_report(report)
+
+    async def close(self, grace: float) -> None:
+        """Let running refreshes finish for ``grace`` seconds, then cancel the rest (each
+        step is transactional: a cancelled refresh loses nothing; its feed is polled
+        again when its lease runs out)."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)

@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from feeds.errors import StorageError
@@ -79,15 +79,47 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Apply every Alembic migration up to head on this engine's database."""
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` on this engine's database, as one
+    transaction. On SQLite two things make that so: the driver, which opens no
+    transaction for DDL by itself, is switched to explicit transactions for the
+    migration (so a failure leaves no half-made tables), and foreign-key checks are
+    off while tables are rebuilt (batch mode copies a table, drops the original and
+    renames the copy, which rows of other tables point at); the whole database is
+    checked with ``PRAGMA foreign_key_check`` before the migration commits."""
+    sqlite_db = engine.dialect.name == "sqlite"
+
     def upgrade(connection: Connection) -> None:
+        if sqlite_db:
+            connection.exec_driver_sql("BEGIN")
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise StorageError(f"the migration broke {len(broken)} foreign keys, "
+                                   f"e.g. {tuple(broken[0])}; nothing was changed")
 
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade)
+        async with engine.connect() as conn:
+            if sqlite_db:   # outside any transaction
+                driver = await _driver(conn)
+                driver.isolation_level = None
+                await driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    await conn.run_sync(upgrade)
+            finally:
+                if sqlite_db:
+                    await driver.execute("PRAGMA foreign_keys=ON")
+                    driver.isolation_level = ""    # the driver's default again
     except (SQLAlchemyError, OSError) as exc:
         raise StorageError(f"cannot migrate the database: {exc}") from exc
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite) under a SQLAlchemy connection."""
+    raw = await conn.get_raw_connection()
+    assert raw.driver_connection is not None
+    return raw.driver_connection

@@ -213,22 +213,38 @@ class Store:
             return bool(getattr(result, "rowcount", 0))
 
     async def due_feeds(self, now: datetime, limit: int = 50,
-                        lease: timedelta = timedelta(minutes=10)) -> list[FeedInfo]:
-        """Lease the feeds due now with one atomic UPDATE … RETURNING: their next poll is
-        pushed ``lease`` ahead, so no other tick or instance takes them meanwhile (on
-        PostgreSQL the candidates are locked with SKIP LOCKED); success or failure then
-        sets the real next time. A poller that dies mid-poll delays a feed by ``lease``."""
+                        lease: timedelta = timedelta(minutes=2)) -> list[FeedInfo]:
+        """Lease the feeds due now with one atomic UPDATE … RETURNING: each is marked
+        ``leased_until`` now + ``lease``, so no other tick or instance takes it meanwhile
+        (on PostgreSQL the candidates are locked with SKIP LOCKED); success or failure
+        then clears the lease and sets the next poll. A poller that dies mid-poll delays
+        a feed by at most ``lease`` (and not at all after ``recover_leases``)."""
         due = (select(FeedRow.id).where(
             col(FeedRow.paused).is_(False),
-            or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now))
+            or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now),
+            or_(col(FeedRow.leased_until).is_(None), col(FeedRow.leased_until) < now))
             .order_by(col(FeedRow.next_poll_at)).limit(limit))
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         stmt = (update(FeedRow).where(col(FeedRow.id).in_(due.scalar_subquery()))
-                .values(next_poll_at=now + lease).returning(FeedRow))
+                .values(leased_until=now + lease).returning(FeedRow))
         async with self._session() as session, session.begin():
             rows = list((await session.execute(stmt)).scalars())
             return sorted((_feed_info(r) for r in rows), key=lambda f: f.id)
+
+    async def recover_leases(self) -> tuple[int, int]:
+        """After a crash of the only instance (the embedded SQLite set-up): free the feeds
+        and outbox messages it had leased, so they are taken again at once instead of
+        when their leases run out. Returns (feeds, messages) freed. Never call this
+        while another instance shares the database."""
+        async with self._session() as session, session.begin():
+            feeds = await session.execute(update(FeedRow).where(
+                col(FeedRow.leased_until).is_not(None)).values(leased_until=None))
+            messages = await session.execute(update(OutboxRow).where(
+                col(OutboxRow.status) == "sending").values(status="pending",
+                                                           leased_until=None))
+            return (int(getattr(feeds, "rowcount", 0) or 0),
+                    int(getattr(messages, "rowcount", 0) or 0))
 
     async def schedule_now(self, feed_id: int, now: datetime) -> bool:
         """Make a feed due at once (after /addfeed, or an admin's "poll now")."""
@@ -245,6 +261,7 @@ class Store:
             if row is None:
                 return
             row.last_success_at = now
+            row.leased_until = None
             row.consecutive_failures = 0
             row.last_error = None
             row.etag, row.last_modified = etag, last_modified
@@ -264,6 +281,7 @@ class Store:
             if row is None:
                 return 0
             row.consecutive_failures += 1
+            row.leased_until = None
             row.last_error = error[:500]
             row.last_error_at = now
             row.next_poll_at = next_poll_at
@@ -623,7 +641,9 @@ class Store:
                     status="pending", attempts=0, next_attempt_at=now))
 
     async def alert_chats(self, configured: Iterable[int], now: datetime) -> tuple[int, ...]:
-        """The active alert groups: configured ids, following group → supergroup moves."""
+        """The alert groups: configured ids, following group → supergroup moves. A group
+        the bot lost stays in the list: its cards are queued and failed at once as
+        "chat inactive", and sent when the group is back (``ensure_chat(seen=True)``)."""
         out: list[int] = []
         for chat_id in configured:
             await self.ensure_chat(chat_id, kind="alert", now=now)
@@ -633,9 +653,22 @@ class Store:
                     if row is None or row.migrated_to is None:
                         break
                     row = await session.get(ChatRow, row.migrated_to)
-                if row is not None and row.active and row.chat_id not in out:
+                if row is not None and row.chat_id not in out:
                     out.append(row.chat_id)
         return tuple(out)
+
+    async def inactive_reason(self, chat_id: int) -> str | None:
+        """Why the bot cannot write to a chat now; None when it can (or is unknown)."""
+        async with self._session() as session:
+            row = await session.get(ChatRow, chat_id)
+            return (row.inactive_reason or "inactive") if row and not row.active else None
+
+    async def subscribers(self) -> list[tuple[int, int | None]]:
+        """(chat id, user id) of every active private subscription."""
+        async with self._session() as session:
+            rows = (await session.execute(select(ChatRow).where(
+                col(ChatRow.subscribed).is_(True), col(ChatRow.active).is_(True)))).scalars()
+            return [(r.chat_id, r.user_id) for r in rows]
 
     async def chat_lang(self, chat_id: int) -> str | None:
         async with self._session() as session:

@@ -47,6 +47,7 @@ class FeedRow(SQLModel, table=True):
     interval_seconds: int = Field(default=300)
     paused: bool = Field(default=False)
     next_poll_at: datetime | None = _ts(index=True)
+    leased_until: datetime | None = _ts()    # a poller is refreshing it (see Store.due_feeds)
     etag: str | None = Field(default=None, sa_column=Column(Text))
     last_modified: str | None = Field(default=None, sa_column=Column(Text))
     last_success_at: datetime | None = _ts()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from tests.fakes.http_server import FixtureServer
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.frontkit import GROUP, OLEG, VERA, Front, settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -59,3 +60,16 @@ def fixture_server() -> Iterator[FixtureServer]:
 def fake_telegram() -> Iterator[FakeTelegramAPI]:
     with FakeTelegramAPI() as fake:
         yield fake
+
+
+@pytest.fixture
+async def front(fake_telegram: FakeTelegramAPI, fixture_server: FixtureServer,
+                tmp_path: Path) -> AsyncIterator[Front]:
+    fake_telegram.chat_members[GROUP] = {VERA, OLEG}
+    f = Front(fake_telegram, fixture_server, settings_for(fake_telegram, tmp_path))
+    await f.start()
+    try:
+        yield f
+    finally:
+        await f.stop()
+        assert not fake_telegram.server_errors

@@ -155,3 +155,11 @@ def test_render_plain_includes_urls() -> None:
     plain = render_plain(view(items=items))
     assert "https://news.example/1" in plain
     assert "https://news.example/2?a=1&b=2" in plain
+
+
+def test_direction_overrides_are_removed() -> None:
+    """Right-to-left override characters in a name or title cannot reorder the card."""
+    case = view(persons=("Ivan \u202ePetrov",), items=(news(1, title="a\u2066b\u202ec"),))
+    card = render_card(case).html
+    assert not any(ch in card for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert "Ivan Petrov" in card and "abc" in card

@@ -15,7 +15,7 @@ from feeds.models import CaseStatus, OutboxKind
 from feeds.pipeline import ingest
 from storage import Store
 from storage.db import MEMORY_URL
-from tests.test_e2e_front import KARIMOV_INTERIM, ZHILIN_ORDER, rss
+from tests.frontkit import KARIMOV_INTERIM, ZHILIN_ORDER, rss
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 GROUP = -1007
@@ -89,7 +89,8 @@ async def test_lost_group_fails_its_messages_and_tells_admins_once(store: Store)
     notices = await store.lease_outbox(T0)
     assert sorted(m.chat_id for m in notices) == [1, 2]
     assert all("bot was kicked" in (m.body or "") for m in notices)
-    assert await store.alert_chats([GROUP], T0) == ()
+    assert await store.alert_chats([GROUP], T0) == (GROUP,)     # kept: cards wait for it
+    assert await store.inactive_reason(GROUP) == "bot was kicked"
     summary = await store.status_summary(T0)
     assert summary.inactive_chats == ((GROUP, "bot was kicked"),)
 
@@ -133,3 +134,36 @@ def test_every_setting_is_documented() -> None:
     for name in sorted(names):
         assert f"\n{name}=" in example, f"{name} missing from .env.example"
         assert f"| `{name}` |" in readme, f"{name} missing from the README table"
+
+
+async def test_sweep_ends_subscriptions_of_people_who_left(store: Store) -> None:
+    """A subscriber who left the alert group (and has no role) is unsubscribed and the
+    change audited; members, granted volunteers and coordinators keep theirs; when
+    Telegram cannot answer, nobody is unsubscribed."""
+    from bot.context import Services, sweep_subscribers
+    from bot.roles import Access
+
+    members = {11}
+    failing = False
+
+    async def admins(_chat: int) -> frozenset[int]:
+        return frozenset()
+
+    async def is_member(_chat: int, user: int) -> bool:
+        if failing:
+            raise OSError("Telegram unreachable")
+        return user in members
+
+    settings = Settings(alert_chat_id=GROUP, coordinator_ids=frozenset({13}))
+    svc = Services(settings=settings, store=store, clock=lambda: T0,
+                   access=Access(admins, is_member, ttl=0))
+    for user in (11, 12, 13, 14, 15):
+        await store.subscribe(user, user_id=user, filters={}, now=T0)
+    await store.grant(14, "volunteer", by=1, now=T0)
+    failing = True
+    assert await sweep_subscribers(svc) == 0
+    failing = False
+    assert await sweep_subscribers(svc) == 2                  # 12 and 15 left the group
+    assert sorted(chat for chat, _ in await store.subscribers()) == [11, 13, 14]
+    audit = await store.audit_log()
+    assert sorted(u for u, action, _ in audit if action == "auto-unsubscribe") == [12, 15]

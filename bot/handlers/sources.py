@@ -8,7 +8,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.cards import split_messages, when
+from bot.cards import short, split_messages, when
 from bot.context import Caller, authorize
 from bot.i18n import t
 from bot.roles import Role
@@ -51,7 +51,7 @@ def feed_line(feed: FeedInfo, lang: str = "en") -> str:
         health = t(lang, "health_new")
     if feed.last_error and feed.last_success_at and not feed.paused:
         health += " · " + t(lang, "health_ok", when=when(feed.last_success_at))
-    head = t(lang, "feed_head", id=feed.id, title=escape(feed.title or feed.url)[:200],
+    head = t(lang, "feed_head", id=feed.id, title=short(feed.title or feed.url, 200),
              kind=feed.kind.value, interval=feed.interval_seconds, items=feed.items_seen)
     return f"{head}\n{escape(feed.url)}\n{escape(health)}"
 

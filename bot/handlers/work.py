@@ -16,7 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.cards import parse_callback, render_full
 from bot.claims import Refusal, Work, decide_work
-from bot.context import Caller, authorize
+from bot.context import Caller, authorize, role_of
 from bot.delivery import tracks_for
 from bot.i18n import t
 from bot.roles import Role
@@ -106,6 +106,9 @@ async def cmd_assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         assignee = None
     if assignee is None:
         await caller.say("unknown_user", user=target)
+        return
+    if await role_of(caller.svc, assignee[0]) < Role.VOLUNTEER:
+        await caller.say("not_volunteer", user=target)
         return
     work = decide_work("assign", case, actor_id=caller.user.id,
                        actor_name=caller.user.full_name, role=caller.role, assignee=assignee)

@@ -249,6 +249,8 @@ class FakeTelegramAPI:
         self._commands: dict[str, list[JSONDict]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._delays: dict[str, float] = {}
+        self._after_delays: dict[str, float] = {}
+        self._hangs: dict[str, list[float]] = {}
         self._drops: dict[str, int] = {}
         self._methods: dict[str, Callable[[JSONDict], Any]] = {
             "getme": lambda _p: dict(self.bot_user),
@@ -421,10 +423,17 @@ class FakeTelegramAPI:
         with self._lock:
             self._failures.clear()
 
-    def set_delay(self, method: str, seconds: float) -> None:
-        """Hold every answer to ``method`` for ``seconds`` (0 to switch off)."""
+    def set_delay(self, method: str, seconds: float, *, after: bool = False) -> None:
+        """Hold every answer to ``method`` for ``seconds`` (0 to switch off): before doing
+        it, or with ``after`` once it is done (Telegram accepted, the answer is late)."""
         with self._lock:
-            self._delays[method.lower()] = seconds
+            (self._after_delays if after else self._delays)[method.lower()] = seconds
+
+    def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are held for ``seconds`` and then dropped
+        without being done (a request lost on the way: the client times out)."""
+        with self._lock:
+            self._hangs.setdefault(method.lower(), []).extend([seconds] * times)
 
     def drop_connection_next(self, method: str, times: int = 1) -> None:
         """Close the socket without an answer on the next ``times`` calls of ``method``."""
@@ -518,10 +527,16 @@ class FakeTelegramAPI:
                 self._token_seen = token
             self._calls.append((method, copy.deepcopy(params)))
             delay = self._delays.get(key, 0.0)
+            after = self._after_delays.get(key, 0.0)
+            hangs = self._hangs.get(key)
+            hang = hangs.pop(0) if hangs else 0.0
             drop = self._drops.get(key, 0) > 0
             if drop:
                 self._drops[key] -= 1
             failure = None if drop else self._take_failure(key, params.get("chat_id"))
+        if hang > 0:
+            self._stopping.wait(hang)
+            return None
         if delay > 0:
             self._stopping.wait(delay)
         if drop:
@@ -539,7 +554,10 @@ class FakeTelegramAPI:
                 self.unknown_methods.append(method)
             return 400, _error(400, "Bad Request: method not found")
         try:
-            return 200, {"ok": True, "result": implementation(params)}
+            result = implementation(params)
+            if after > 0:
+                self._stopping.wait(after)
+            return 200, {"ok": True, "result": result}
         except _ApiError as exc:
             return exc.status, _error(exc.status, exc.description)
         except Exception:  # a bug in the fake: answer 500 and keep the traceback for the test
