@@ -27,6 +27,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 
 from bot.context import Services, sweep_subscribers, utc_now
 from bot.delivery import ConsoleSender, Delivery, Sender, deliver_pending
@@ -36,6 +37,7 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 DELIVERY_SECONDS = 2.0
+DELIVERY_BATCH = 20
 ESCALATE_CHECK_SECONDS = 30.0
 SWEEP_SECONDS = 600.0
 SHUTDOWN_GRACE = 20.0
@@ -114,9 +116,17 @@ class Service:
                 async def deliver() -> None:
                     async with self._deliver_lock:
                         options.langs.clear()      # /lang may have changed a chat
-                        report = await deliver_pending(store, sender, now=utc_now,
-                                                       options=options)
-                    if report.migrated:
+                        migrated = 0
+                        while True:     # pass after pass while the outbox has a backlog
+                            report = await deliver_pending(store, sender, now=utc_now,
+                                                           options=options,
+                                                           limit=DELIVERY_BATCH)
+                            migrated += report.migrated
+                            handled = (report.sent + report.retried + report.failed
+                                       + report.migrated)
+                            if handled < DELIVERY_BATCH or self.scheduler.state != STATE_RUNNING:
+                                break
+                    if migrated:
                         services.groups = await store.alert_chats(settings.chat_ids,
                                                                   utc_now())
 
