@@ -7,7 +7,7 @@ Every state-changing command and every button press is audited, allowed or not.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,6 +15,7 @@ from telegram import Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
+from bot.cards import split_messages
 from bot.i18n import lang_of, t
 from bot.roles import Access, Role, decide_role
 from bot.settings import Settings
@@ -73,6 +74,11 @@ class Caller:
     async def say(self, key: str, *, html: bool = False, **values: object) -> None:
         """Reply in the caller's chat with text ``key``."""
         await self.reply(t(self.lang, key, **values), html=html)
+
+    async def reply_lines(self, lines: Sequence[str]) -> None:
+        """Reply with HTML lines, in as many messages as Telegram's limit needs."""
+        for part in split_messages(lines):
+            await self.reply(part, html=True)
 
     async def reply(self, text: str, *, html: bool = False) -> None:
         if self.message is not None:

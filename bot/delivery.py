@@ -189,13 +189,12 @@ async def _deliver_one(store: Store, sender: Sender, message: OutboxMessage,
     case = await store.get_case(message.case_id)
     if case is None:
         raise DeliveryError(f"case {message.case_id} does not exist", retryable=False)
-    card = render_card(case, tracks=await tracks_for(store, case), lang=lang)
+    hits = track_hits(await store.list_tracks(), case.persons)
+    card = render_card(case, tracks=tuple(t.query for t in hits), lang=lang)
     if message.kind in _PRIVATE_NOTICES:
         query = ""
         if message.kind is OutboxKind.TRACK_HIT:
-            mine = [t.query for t in track_hits(await store.list_tracks(), case.persons)
-                    if t.owner_id == chat]
-            query = ", ".join(mine) or "?"
+            query = ", ".join(t.query for t in hits if t.owner_id == chat) or "?"
         text = render_notice(message.kind.value, case, lang=lang, query=query,
                              minutes=opts.escalate_minutes)
         await sender.send(chat, text, buttons=card.buttons)

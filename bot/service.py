@@ -95,6 +95,8 @@ class Service:
                           "cards are printed here.", flush=True)
                     sender = ConsoleSender()
 
+                # The alert chats change only when a group moves (see deliver below).
+                services.groups = await store.alert_chats(settings.chat_ids, utc_now())
                 options = Delivery(admins=settings.admin_chats, default_lang=settings.lang,
                                    escalate_minutes=settings.escalate_minutes)
 
@@ -107,7 +109,6 @@ class Service:
 
                 async def poll() -> None:
                     async with self._poll_lock:
-                        services.groups = await store.alert_chats(settings.chat_ids, utc_now())
                         await poller.tick(chat_ids=services.groups,
                                           admin_chat_ids=settings.admin_chats,
                                           articles=settings.fetch_articles,

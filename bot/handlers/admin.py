@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.cards import split_messages, when
+from bot.cards import when
 from bot.context import authorize
 from bot.i18n import t
 from bot.roles import GRANTABLE
@@ -63,8 +63,7 @@ async def cmd_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         lines.append(t(lang, "last_failure", error=escape(s.last_failure[:300])))
     lines += [t(lang, "inactive_chat", chat=chat, reason=escape(reason[:200]))
               for chat, reason in s.inactive_chats]
-    for part in split_messages(lines):
-        await caller.reply(part, html=True)
+    await caller.reply_lines(lines)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.cards import short, split_messages, when
+from bot.cards import short, when
 from bot.context import Caller, authorize
 from bot.i18n import t
 from bot.roles import Role
@@ -137,8 +137,7 @@ async def cmd_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not feeds:
         await caller.say("no_feeds")
         return
-    for part in split_messages([feed_line(f, caller.lang) + "\n" for f in feeds]):
-        await caller.reply(part, html=True)
+    await caller.reply_lines([feed_line(f, caller.lang) + "\n" for f in feeds])
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

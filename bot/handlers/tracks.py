@@ -10,7 +10,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.cards import link, split_messages
+from bot.cards import link
 from bot.context import authorize
 from bot.i18n import t
 from bot.roles import Role
@@ -44,8 +44,7 @@ async def cmd_track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
              t(lang, "stored_hits", n=len(hits))]
     lines += [f"• {link(i.url, i.title or i.url)} — {escape(i.source)}"
               + (f" (#{i.case_id})" if i.case_id else "") for i in hits[-10:]]
-    for part in split_messages(lines):
-        await caller.reply(part, html=True)
+    await caller.reply_lines(lines)
 
 
 async def cmd_untrack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -78,8 +77,7 @@ async def cmd_tracks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     lines = [f"<b>{t(caller.lang, 'tracks_head')}</b>"]
     lines += [f"#{tr.id} <b>{escape(tr.query)}</b> — "
               f"{escape(names[tr.owner_id] or str(tr.owner_id))}" for tr in tracks]
-    for part in split_messages(lines):
-        await caller.reply(part, html=True)
+    await caller.reply_lines(lines)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.cards import case_line, render_full, split_messages, when
+from bot.cards import case_line, render_full, when
 from bot.context import authorize
 from bot.delivery import tracks_for
 from bot.i18n import t
@@ -106,8 +106,7 @@ async def cmd_cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lines = [f"<b>{t(caller.lang, 'cases_head')}</b>", *(case_line(c, caller.lang)
                                                          for c in cases)]
-    for part in split_messages(lines):
-        await caller.reply(part, html=True)
+    await caller.reply_lines(lines)
 
 
 async def cmd_case(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
