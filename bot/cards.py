@@ -186,7 +186,7 @@ def render_card(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en")
 def _clip(line: str, limit: int) -> str:
     """Shorten a line of HTML to at most ``limit`` characters: its tags are dropped and
     its text shortened so that, escaped again, it still fits (never a cut entity)."""
-    return short(unescape(_TAG.sub("", line)), limit)
+    return short(unescape(_TAG.sub("", line)), limit) or "…"
 
 
 def render_full(case: CaseView, *, tracks: Sequence[str] = (), lang: str = "en"
