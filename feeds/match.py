@@ -40,7 +40,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import ahocorasick
@@ -121,6 +121,59 @@ class Matcher:
     stop_prefixes: tuple[str, ...]
     name_blockers: frozenset[str]       # single words that are lexicon terms or places
     given_names: frozenset[str]
+    # Every removal-kind pattern as the words it needs (see ``KindGate``).
+    kind_gate: KindGate = field(default_factory=lambda: KindGate(()), compare=False)
+
+    def may_name_removal(self, tokens: Sequence[str]) -> bool:
+        """False when the tokens cannot hold any removal-kind term (then none is there)."""
+        return self.kind_gate.may_match(tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """The words one view of a kind pattern needs: whole token forms and, for the last
+    word of each half, a prefix of a token form."""
+
+    whole: frozenset[str]
+    prefixes: tuple[str, ...]
+
+
+class KindGate:
+    """A cheap, sound pre-test for ``analyze``: a kind pattern is found only where each of
+    its words is a token's surface or base form (the last word of a half: the start of
+    one), so an item lacking the words of every kind pattern has no removal term and
+    needs no sentence reading. Most news items are settled here. Each pattern is indexed
+    by its longest word; the per-token verdicts are cached (bounded)."""
+
+    def __init__(self, needs: Iterable[_Needs]) -> None:
+        self._by_anchor: dict[str, list[_Needs]] = {}
+        for need in needs:
+            anchor = max((*need.whole, *need.prefixes), key=len)
+            self._by_anchor.setdefault(anchor, []).append(need)
+        self._anchors = tuple(sorted(self._by_anchor))
+        self._token: dict[str, tuple[_Needs, ...]] = {}
+
+    def _candidates(self, token: str) -> tuple[_Needs, ...]:
+        found = self._token.get(token)
+        if found is None:
+            if len(self._token) > 100_000:
+                self._token.clear()
+            found = self._token[token] = tuple(
+                need for form in set(_forms(token)) if form.startswith(self._anchors)
+                for anchor in self._anchors if form.startswith(anchor)
+                for need in self._by_anchor[anchor])
+        return found
+
+    def may_match(self, tokens: Sequence[str]) -> bool:
+        candidates = [need for t in set(tokens) for need in self._candidates(t)]
+        if not candidates:
+            return False
+        forms = {form for t in tokens for form in _forms(t)}
+        if any(" " in form for form in forms):
+            return True                 # a compatibility character folded to spaces
+        return any(need.whole <= forms and all(
+            any(form.startswith(p) for form in forms) for p in need.prefixes)
+            for need in candidates)
 
 
 def tokens_of(text: str) -> list[str]:
@@ -150,11 +203,16 @@ def _base(word: str) -> str:
     return morph.lemma(word) if morph.is_cyrillic_word(word) else _en_stem(word)
 
 
+@lru_cache(maxsize=100_000)
+def _forms(token: str) -> tuple[str, str]:
+    """A token folded, and folded to its base (news repeats its words: cached)."""
+    folded = fold(token)
+    return folded, _base(folded)
+
+
 def _view(tokens: Sequence[str], lemmas: bool) -> tuple[str, list[int]]:
     """The view's text (words joined by single spaces) and each token's offset in it."""
-    folded = [fold(t) for t in tokens]
-    if lemmas:
-        folded = [_base(t) for t in folded]
+    folded = [_forms(t)[lemmas] for t in tokens]
     starts, pos = [], 0
     for word in folded:
         starts.append(pos)
@@ -216,12 +274,24 @@ def _entries() -> Iterable[tuple[str, str, str]]:
                 yield group, code, p
 
 
+def _needs(*halves: str) -> _Needs:
+    """What one view of a kind pattern (of each half of a gapped one) needs."""
+    whole: set[str] = set()
+    prefixes = []
+    for half in halves:
+        words = half.split(" ")
+        whole.update(words[:-1])
+        prefixes.append(words[-1])
+    return _Needs(frozenset(whole), tuple(prefixes))
+
+
 @cache
 def build_matcher() -> Matcher:
     """Compile the bundled lexicons (cached: the data never changes at run time)."""
     automaton = ahocorasick.Automaton()
     payloads: dict[str, set[tuple[str, str]]] = {}
     blockers: set[str] = set()
+    needs: list[_Needs] = []
     for group, name, pattern in _entries():
         # Whole-word lists are matched as written: stems collide ("noted" → "not").
         surface_only = (group == "stage" and name in _SURFACE_ONLY_STAGES) or \
@@ -229,12 +299,20 @@ def build_matcher() -> Matcher:
         parts = [p for p in pattern.replace("...", "…").split("…") if p.strip()]
         if len(parts) == 2:
             # A gapped pattern: its halves are found separately and joined in _search.
-            for index, part in enumerate(parts):
-                for view in _pattern_views(part.strip(), surface_only=surface_only):
+            halves = [_pattern_views(part.strip(), surface_only=surface_only)
+                      for part in parts]
+            for index, views in enumerate(halves):
+                for view in views:
                     payloads.setdefault(view, set()).add(
                         (f"gap{index}", f"{group}|{name}|{pattern}"))
+            if group == "kind":     # both halves, in the same view
+                needs.extend(_needs(first, second) for first in halves[0]
+                             for second in halves[1])
             continue
-        for view in _pattern_views(pattern, surface_only=surface_only):
+        views = _pattern_views(pattern, surface_only=surface_only)
+        if group == "kind":
+            needs.extend(_needs(view) for view in views)
+        for view in views:
             payloads.setdefault(view, set()).add((group, name))
             if " " not in view and group in ("kind", "stage", "country", "city", "demonym"):
                 blockers.add(view)
@@ -250,7 +328,7 @@ def build_matcher() -> Matcher:
         stop_prefixes.extend(fold(p) for p in stop.get("prefixes", []))
     return Matcher(automaton=automaton, stop_words=frozenset(stop_words),
                    stop_prefixes=tuple(stop_prefixes), name_blockers=frozenset(blockers),
-                   given_names=given_names())
+                   given_names=given_names(), kind_gate=KindGate(needs))
 
 
 def _search(view: str, starts: list[int], matcher: Matcher) -> list[Hit]:
@@ -729,7 +807,8 @@ def _dates(text: str) -> tuple[str, ...]:
 def has_removal_term(text: str, matcher: Matcher | None = None) -> bool:
     """Whether a text names any kind of removal (a cheap test before fetching more)."""
     m = matcher or build_matcher()
-    return any(read_sentence(s, m).names("kind") for s in sentences(text) or [text])
+    return m.may_name_removal(tokens_of(text)) and any(
+        read_sentence(s, m).names("kind") for s in sentences(text) or [text])
 
 
 def _pick_kind(kinds: Counter[CaseKind]) -> CaseKind:
@@ -766,6 +845,8 @@ def analyze(title: str, text: str, matcher: Matcher | None = None) -> Analysis:
     m = matcher or build_matcher()
     full = f"{title}\n\n{text}" if text else title
     lang = detect_lang(full)
+    if not m.may_name_removal(tokens_of(full)):
+        return Analysis(relevant=False, lang=lang, reason="no removal term")
     sents = [read_sentence(s, m) for s in [title, *sentences(text)] if s.strip()]
     kinds: Counter[CaseKind] = Counter()
     triggers: list[str] = []

@@ -82,10 +82,17 @@ def next_poll_after_failure(now: datetime, interval: int, failures: int,
 
 
 def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int, ...]]]:
-    """Match each entry and compute its MinHash signature (CPU-bound: worker thread)."""
+    """Match each entry and, for a relevant one, compute its MinHash signature (CPU-bound:
+    worker thread). Only relevant items are compared for near copies: a copy joins the
+    case of its original, and items that name no person at risk have no case to join
+    (an exact copy of any item is still caught by its content hash)."""
     matcher = build_matcher()
-    return [(analyze(e.title, e.text, matcher), signature(f"{e.title}\n{e.text}"))
-            for e in entries]
+    understood = []
+    for e in entries:
+        analysis = analyze(e.title, e.text, matcher)
+        understood.append((analysis, signature(f"{e.title}\n{e.text}")
+                           if analysis.relevant else ()))
+    return understood
 
 
 async def ingest(store: Store, *, body: bytes, url: str, headers: dict[str, str] | None = None,

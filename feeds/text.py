@@ -88,14 +88,14 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
+_CYRILLIC = re.compile(r"[а-яёәғқңөұүһіўҳҷӣӯ]", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+
+
 def detect_lang(text: str) -> str:
     """Guess ``ru`` or ``en`` (or ``und``) from the share of Cyrillic letters."""
-    cyr = lat = 0
-    for ch in text[:4000]:
-        if "а" <= ch.lower() <= "я" or ch in "ёЁәғқңөұүһіӘҒҚҢӨҰҮҺІўЎҳҲҷҶӣӢӯӮ":
-            cyr += 1
-        elif "a" <= ch.lower() <= "z":
-            lat += 1
+    head = text[:4000]
+    cyr, lat = len(_CYRILLIC.findall(head)), len(_LATIN.findall(head))
     if cyr + lat < 3:
         return "und"
     return "ru" if cyr >= lat else "en"

@@ -8,6 +8,7 @@ Must not make decisions: which case an item joins, what a card says, or when a f
 is due are decided by pure functions elsewhere and handed in as arguments.
 """
 
-from storage.repo import NewItem, Store
+from storage.ingest import NewItem
+from storage.repo import Store
 
 __all__ = ["NewItem", "Store"]

@@ -10,13 +10,15 @@ connection the engine shares.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -61,16 +63,45 @@ def create_engine(url: str) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(aurl, **kwargs)
     if engine.dialect.name == "sqlite":
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            if not is_memory(url):
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not is_memory(url)))
     return engine
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A synchronous engine on the same file or server database, for the ingest
+    transaction run in worker threads (``storage.ingest``). Not for in-memory SQLite,
+    whose one connection belongs to the async engine.
+
+    On SQLite its transactions start with ``BEGIN IMMEDIATE``: they always write, and
+    a deferred transaction that read first cannot take the write lock once another
+    connection has committed (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
+    wait out); taking the lock up front makes concurrent writers queue instead."""
+    if is_memory(url):
+        raise StorageError("an in-memory database has no second connection")
+    surl = make_url(async_url(url))
+    driver = {"sqlite+aiosqlite": "sqlite+pysqlite"}.get(surl.drivername, surl.drivername)
+    engine = sa_create_engine(surl.set(drivername=driver))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas(wal=True, manual_begin=True))
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return engine
+
+
+def _sqlite_pragmas(*, wal: bool, manual_begin: bool = False) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if manual_begin:        # the driver must not open transactions itself
+            dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+    return on_connect
 
 
 def alembic_config() -> Config:

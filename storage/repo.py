@@ -14,26 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from feeds import neardup
-from feeds.cases import CaseDecision, CaseState
 from feeds.errors import StorageError
 from feeds.models import (
-    Analysis,
     CaseEvent,
     CaseKind,
     CaseStatus,
     CaseView,
-    Entry,
     FeedInfo,
     FeedKind,
     ItemOutcome,
@@ -46,8 +42,10 @@ from feeds.models import (
     Subscription,
     Track,
 )
-from feeds.routing import CaseFacts, route, wants
-from storage.db import create_engine, is_memory, migrate
+from feeds.routing import wants
+from storage import ingest
+from storage.db import create_engine, create_sync_engine, is_memory, migrate
+from storage.ingest import Decide, NewItem, utc
 from storage.tables import (
     AuditRow,
     CardMessageRow,
@@ -55,7 +53,6 @@ from storage.tables import (
     CaseRow,
     ChatRow,
     FeedRow,
-    ItemBandRow,
     ItemRow,
     MemberRow,
     OutboxRow,
@@ -64,28 +61,11 @@ from storage.tables import (
 )
 
 INACTIVE = "chat inactive: "     # the error of messages failed because their chat was lost
-Decide = Callable[[Analysis, Sequence[CaseState], datetime], CaseDecision | None]
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """One entry to store, with what the pipeline computed about it."""
-
-    entry: Entry
-    analysis: Analysis
-    url_hash: str
-    content_hash: str
-    signature: tuple[int, ...] = ()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+T = TypeVar("T")
 
 
 def _utc_now_required(value: datetime | None) -> datetime:
-    out = _utc(value)
+    out = utc(value)
     assert out is not None, "a NOT NULL timestamp came back NULL"
     return out
 
@@ -95,46 +75,26 @@ def _feed_info(row: FeedRow) -> FeedInfo:
     return FeedInfo(
         id=row.id, url=row.url, kind=FeedKind(row.kind), title=row.title,
         interval_seconds=row.interval_seconds, paused=row.paused,
-        next_poll_at=_utc(row.next_poll_at), last_success_at=_utc(row.last_success_at),
+        next_poll_at=utc(row.next_poll_at), last_success_at=utc(row.last_success_at),
         last_error=row.last_error, consecutive_failures=row.consecutive_failures,
         etag=row.etag, last_modified=row.last_modified, items_seen=row.items_seen,
         paused_reason=row.paused_reason, selector=row.selector)
 
 
-def _case_state(row: CaseRow) -> CaseState:
-    assert row.id is not None
-    return CaseState(
-        id=row.id, person_key=row.person_key, person_given=row.person_given,
-        kind=CaseKind(row.kind) if row.kind else None,
-        stage=Stage(row.stage) if row.stage else None, urgent=row.urgent,
-        persons=tuple(row.persons), countries=tuple(row.countries), court=row.court,
-        status=row.status)
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Who may receive a case's messages, read once per batch of items."""
-
-    groups: tuple[int, ...]
-    subscriptions: tuple[Subscription, ...] = ()
-    tracks: tuple[Track, ...] = ()
-    digest: bool = False
-
-
-def _subscription(row: ChatRow) -> Subscription:
-    filters = row.filters or {}
-    return Subscription(
-        chat_id=row.chat_id, countries=frozenset(filters.get("countries", [])),
-        kinds=frozenset(CaseKind(k) for k in filters.get("kinds", [])),
-        urgent_only=bool(filters.get("urgent")), muted_until=_utc(row.muted_until))
-
-
 class Store:
-    """Async access to the database; create with ``await Store.open(url)``."""
+    """Async access to the database; create with ``await Store.open(url)``.
 
-    def __init__(self, engine: AsyncEngine, *, serialise: bool = False) -> None:
+    Two engines on one database: the async engine serves the many small queries of
+    the bot; the ingest transaction (``storage.ingest``) runs in a worker thread on a
+    synchronous engine, one thread hop per transaction instead of several per
+    statement. An in-memory database has only the async engine's one connection, so
+    there the same ingest code runs through ``AsyncSession.run_sync``."""
+
+    def __init__(self, engine: AsyncEngine, *, serialise: bool = False,
+                 sync_engine: Engine | None = None) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sync = sync_engine
         # An in-memory database is one shared connection: concurrent transactions on
         # it would interleave (one's rollback undoing the other's writes), so they
         # take turns. File and server databases have a connection per session.
@@ -145,10 +105,14 @@ class Store:
         """Connect, create the SQLite folder if needed, and migrate to the newest schema."""
         engine = create_engine(url)
         await migrate(engine)
-        return cls(engine, serialise=is_memory(url))
+        memory = is_memory(url)
+        return cls(engine, serialise=memory,
+                   sync_engine=None if memory else create_sync_engine(url))
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._sync is not None:
+            self._sync.dispose()
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
@@ -159,23 +123,18 @@ class Store:
         async with self._turn, self._sessions() as session:
             yield session
 
-    async def _insert_ignore(self, session: AsyncSession, table: Any,
-                             values: dict[str, Any], keys: list[str]) -> int:
-        """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=keys)
-        result = await session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    async def _queue(self, session: AsyncSession, kind: OutboxKind, dedup_key: str, *,
-                     chat_id: int, now: datetime, case_id: int | None = None,
-                     body: str | None = None) -> int:
-        """Queue one outbox message unless its dedup key was queued before (returns 0)."""
-        return await self._insert_ignore(session, OutboxRow, {
-            "dedup_key": dedup_key, "kind": kind.value, "case_id": case_id, "chat_id": chat_id,
-            "body": body, "status": "pending", "attempts": 0, "next_attempt_at": now,
-            "created_at": now}, ["dedup_key"])
+    async def _transaction(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``work(session, *args, **kwargs)`` — synchronous code from
+        ``storage.ingest`` — in one transaction: in a worker thread on the synchronous
+        engine, or on the async engine's connection where there is no other."""
+        sync_engine = self._sync
+        if sync_engine is not None:
+            def in_thread() -> T:
+                with Session(sync_engine, expire_on_commit=False) as session, session.begin():
+                    return work(session, *args, **kwargs)
+            return await asyncio.to_thread(in_thread)
+        async with self._session() as session, session.begin():
+            return await session.run_sync(work, *args, **kwargs)
 
     # ── feeds ────────────────────────────────────────────────────────────────
     async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
@@ -293,7 +252,7 @@ class Store:
                         f"in a row: {row.url}\nLast error: {row.last_error}\n"
                         f"Resume it once the source works again.")
                 for chat_id in notify:
-                    await self._queue(session, OutboxKind.ADMIN_NOTICE,
+                    await session.run_sync(ingest.queue, OutboxKind.ADMIN_NOTICE,
                                       f"pause:{feed_id}:{now.isoformat()}:{chat_id}",
                                       chat_id=chat_id, now=now, body=body)
             return row.consecutive_failures
@@ -309,33 +268,15 @@ class Store:
             return True
 
     # ── items and cases ──────────────────────────────────────────────────────
+    # ── items and cases (the ingest transaction: storage.ingest) ─────────────
     async def known_guids(self, feed_id: int, guids: Sequence[str]) -> set[str]:
         """Which of these guids this feed has delivered before (a re-published link with
         the same guid is the same item)."""
-        async with self._session() as session:
-            return set((await session.execute(select(ItemRow.guid).where(
-                col(ItemRow.feed_id) == feed_id, col(ItemRow.guid).in_(list(guids))))
-            ).scalars()) - {None}
+        return await self._transaction(ingest.known_guids, feed_id, list(guids))
 
     async def known_urls(self, url_hashes: Sequence[str]) -> set[str]:
         """Which of these URL hashes are stored already (a re-poll skips them early)."""
-        known: set[str] = set()
-        async with self._session() as session:
-            for start in range(0, len(url_hashes), 500):
-                chunk = list(url_hashes[start:start + 500])
-                known.update((await session.execute(select(ItemRow.url_hash).where(
-                    col(ItemRow.url_hash).in_(chunk)))).scalars())
-        return known
-
-    async def _audience(self, session: AsyncSession, groups: Iterable[int],
-                        digest: bool) -> Audience:
-        subs = (await session.execute(select(ChatRow).where(
-            col(ChatRow.subscribed).is_(True), col(ChatRow.active).is_(True)))).scalars()
-        tracks = (await session.execute(select(TrackRow).order_by(col(TrackRow.id)))).scalars()
-        return Audience(groups=tuple(groups),
-                        subscriptions=tuple(_subscription(r) for r in subs),
-                        tracks=tuple(Track(id=t.id or 0, query=t.query, owner_id=t.owner_id)
-                                     for t in tracks), digest=digest)
+        return await self._transaction(ingest.known_urls, list(url_hashes))
 
     async def record_items(self, batch: Sequence[NewItem], *, feed_id: int | None,
                            now: datetime, chat_ids: Iterable[int],
@@ -343,14 +284,13 @@ class Store:
         """Store a source's new entries and apply their case decisions in one transaction
         (all or nothing); if another poller raced us, fall back to one at a time.
         ``chat_ids`` are the alert groups; subscriptions and tracks are read here."""
-        chats = list(chat_ids)
+        groups = tuple(chat_ids)
         try:
-            async with self._session() as session, session.begin():
-                audience = await self._audience(session, chats, digest)
-                return [await self._record_item(session, feed_id, n, now, audience, decide)
-                        for n in batch]
+            return await self._transaction(ingest.record_items, list(batch), feed_id=feed_id,
+                                           now=now, groups=groups, decide=decide,
+                                           digest=digest)
         except IntegrityError:
-            return [await self.record_item(n, feed_id=feed_id, now=now, chat_ids=chats,
+            return [await self.record_item(n, feed_id=feed_id, now=now, chat_ids=groups,
                                            decide=decide, digest=digest) for n in batch]
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot store {len(batch)} items: {exc}") from exc
@@ -360,140 +300,17 @@ class Store:
                           digest: bool = False) -> ItemOutcome:
         """Store one entry and apply its case decision, in one transaction."""
         try:
-            async with self._session() as session, session.begin():
-                audience = await self._audience(session, chat_ids, digest)
-                return await self._record_item(session, feed_id, new, now, audience, decide)
-        except IntegrityError:
-            # Another poller stored the same URL between our check and our insert.
-            async with self._session() as session:
-                row = (await session.execute(
-                    select(ItemRow).where(col(ItemRow.url_hash) == new.url_hash))
-                ).scalar_one()
-                assert row.id is not None
-                return ItemOutcome(item_id=row.id, new=False, duplicate_of=None,
-                                   case_id=row.case_id, change=None)
-        except SQLAlchemyError as exc:
+            try:
+                return await self._transaction(ingest.record_item, new, feed_id=feed_id,
+                                               now=now, groups=tuple(chat_ids),
+                                               decide=decide, digest=digest)
+            except IntegrityError:
+                # Another poller stored the same URL between our check and our insert.
+                found = (await self._transaction(ingest.stored, [new.url_hash]))[new.url_hash]
+                return ItemOutcome(item_id=found[0], new=False, duplicate_of=None,
+                                   case_id=found[1], change=None)
+        except (SQLAlchemyError, KeyError) as exc:
             raise StorageError(f"cannot store item {new.entry.url}: {exc}") from exc
-
-    async def _find_original(self, session: AsyncSession, new: NewItem) -> ItemRow | None:
-        """The kept item this one copies: the same content hash, else a near duplicate
-        among the items sharing a MinHash band (decided by ``feeds.neardup.is_copy``)."""
-        exact = (await session.execute(
-            select(ItemRow).where(col(ItemRow.content_hash) == new.content_hash,
-                                  col(ItemRow.duplicate_of_id).is_(None))
-            .order_by(col(ItemRow.id)).limit(1))).scalar_one_or_none()
-        if exact is not None or not new.signature:
-            return exact
-        # The candidates sharing the most bands (templated feeds — thousands of
-        # "CASE OF … v. RUSSIA" — share some band with everything; take the likeliest).
-        shared = func.count().label("shared")
-        ids = list((await session.execute(
-            select(ItemBandRow.item_id, shared).where(col(ItemBandRow.band).in_(
-                neardup.band_keys(new.signature)))
-            .group_by(col(ItemBandRow.item_id)).order_by(shared.desc())
-            .limit(neardup.MAX_CANDIDATES))).scalars())
-        if not ids:
-            return None
-        persons = frozenset(p.key for p in new.analysis.persons)
-        length = len(new.entry.title) + len(new.entry.text)
-        best: tuple[float, int] | None = None
-        rows = await session.execute(
-            select(ItemRow.id, ItemRow.signature, ItemRow.person_keys).where(
-                col(ItemRow.id).in_(ids), col(ItemRow.duplicate_of_id).is_(None),
-                col(ItemRow.signature).is_not(None)))
-        for item_id, sig, person_keys in rows.all():
-            sim = neardup.similarity(new.signature, neardup.unpack(sig))
-            if neardup.is_copy(sim, length, persons, frozenset(person_keys)) and (
-                    best is None or sim > best[0]):
-                best = (sim, item_id)
-        return await session.get(ItemRow, best[1]) if best else None
-
-    async def _record_item(self, session: AsyncSession, feed_id: int | None, new: NewItem,
-                           now: datetime, audience: Audience, decide: Decide) -> ItemOutcome:
-        entry, analysis = new.entry, new.analysis
-        known = (await session.execute(select(ItemRow).where(
-            col(ItemRow.url_hash) == new.url_hash))).scalar_one_or_none()
-        if known is not None:
-            assert known.id is not None
-            return ItemOutcome(item_id=known.id, new=False, duplicate_of=None,
-                               case_id=known.case_id, change=None)
-        original = await self._find_original(session, new)
-        item = ItemRow(
-            feed_id=feed_id, url=entry.url, url_hash=new.url_hash, guid=entry.guid,
-            content_hash=new.content_hash, title=entry.title, text=entry.text,
-            source=entry.source, court=analysis.court, dates=list(analysis.dates),
-            signature=neardup.pack(new.signature) if new.signature else None,
-            lang=analysis.lang, published=entry.published or now, first_seen=now,
-            relevant=analysis.relevant, kind=analysis.kind.value if analysis.kind else None,
-            stage=analysis.stage.value if analysis.stage else None, urgent=analysis.urgent,
-            persons=[p.display for p in analysis.persons],
-            person_keys=[p.key for p in analysis.persons], countries=list(analysis.countries),
-            duplicate_of_id=original.id if original else None,
-            case_id=original.case_id if original else None)
-        session.add(item)
-        await session.flush()
-        assert item.id is not None
-        if original is not None:
-            return ItemOutcome(item_id=item.id, new=True, duplicate_of=original.url,
-                               case_id=original.case_id, change=None)
-        if new.signature:
-            await session.execute(insert(ItemBandRow), [
-                {"band": band, "item_id": item.id} for band in neardup.band_keys(new.signature)])
-        if not analysis.relevant:
-            return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
-                               change=None)
-        # Candidates: cases whose key is about as long (one letter may differ, even the
-        # first); the pure decider applies feeds.names.keys_match. Closed cases are
-        # candidates too: a case marked not relevant keeps absorbing its reports quietly.
-        lengths = sorted({n for p in analysis.persons for n in (len(p.key) - 1, len(p.key),
-                                                                 len(p.key) + 1)})
-        open_cases = select(CaseRow).where(
-            func.length(col(CaseRow.person_key)).in_(lengths)).order_by(col(CaseRow.id))
-        candidates = [_case_state(r) for r in (await session.execute(open_cases)).scalars()]
-        decision = decide(analysis, candidates, now)
-        if decision is None:
-            return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=None,
-                               change=None)
-        case = await self._apply(session, decision, now)
-        assert case.id is not None
-        item.case_id = case.id
-        event = CaseEventRow(case_id=case.id, item_id=item.id, change=decision.change.value,
-                             stage=case.stage, at=now)
-        session.add(event)
-        await session.flush()
-        routed = route(decision.change, _facts(case), event_id=event.id,
-                       groups=audience.groups, subscriptions=audience.subscriptions,
-                       tracks=audience.tracks, now=now, digest=audience.digest)
-        case.status, case.digest_pending = routed.status.value, routed.digest_pending
-        queued = 0
-        for planned in routed.messages:
-            queued += await self._queue(session, planned.kind, planned.dedup_key,
-                                        chat_id=planned.chat_id, case_id=case.id, now=now)
-        return ItemOutcome(item_id=item.id, new=True, duplicate_of=None, case_id=case.id,
-                           change=decision.change.value, queued=queued)
-
-    async def _apply(self, session: AsyncSession, d: CaseDecision, now: datetime) -> CaseRow:
-        if d.case_id is None:
-            case = CaseRow(person_key=d.person_key, first_seen=now)
-            session.add(case)
-        else:
-            found = await session.get(CaseRow, d.case_id)
-            if found is None:
-                raise StorageError(f"case {d.case_id} vanished during a decision")
-            case = found
-        case.person_key, case.person_given = d.person_key, d.person_given
-        case.kind = d.kind.value if d.kind else None
-        stage = d.stage.value if d.stage else None
-        if stage != case.stage or case.stage_at is None:
-            case.stage, case.stage_at = stage, now
-        if d.urgent and case.urgent_since is None:
-            case.urgent_since = now
-        case.urgent = d.urgent
-        case.persons, case.countries = list(d.persons), list(d.countries)
-        case.court = d.court
-        case.updated = now
-        await session.flush()
-        return case
 
     async def get_case(self, case_id: int) -> CaseView | None:
         """A case with its sources (kept items, oldest first) and its timeline."""
@@ -524,7 +341,7 @@ class Store:
                     urls[r.id] = r.url
             return [StoredItem(
                 id=r.id or 0, url=r.url, source=r.source, title=r.title, text=r.text,
-                lang=r.lang, published=_utc(r.published),
+                lang=r.lang, published=utc(r.published),
                 first_seen=_utc_now_required(r.first_seen), relevant=r.relevant,
                 kind=CaseKind(r.kind) if r.kind else None,
                 stage=Stage(r.stage) if r.stage else None, urgent=r.urgent,
@@ -564,7 +381,7 @@ class Store:
             await session.execute(update(OutboxRow).where(col(OutboxRow.id) == message.id).values(
                 status="sent", sent_at=now, leased_until=None, last_error=None))
             if posted_message_id is not None:
-                await self._insert_ignore(session, CardMessageRow, {
+                await session.run_sync(ingest.insert_ignore, CardMessageRow, {
                     "case_id": message.case_id, "chat_id": message.chat_id,
                     "message_id": posted_message_id, "sent_at": now}, ["case_id", "chat_id"])
 
@@ -591,7 +408,7 @@ class Store:
     async def add_track(self, query: str, key: str, initial: str, *, owner_id: int,
                         now: datetime) -> Track:
         async with self._session() as session, session.begin():
-            await self._insert_ignore(session, TrackRow, {
+            await session.run_sync(ingest.insert_ignore, TrackRow, {
                 "query": query, "name_key": key, "initial": initial, "owner_id": owner_id,
                 "created_at": now}, ["owner_id", "query"])
             row = (await session.execute(select(TrackRow).where(
@@ -708,7 +525,7 @@ class Store:
     async def subscription(self, chat_id: int) -> Subscription | None:
         async with self._session() as session:
             row = await session.get(ChatRow, chat_id)
-            return _subscription(row) if row and row.subscribed and row.active else None
+            return ingest.subscription(row) if row and row.subscribed and row.active else None
 
     async def deactivate_chat(self, chat_id: int, *, reason: str, now: datetime,
                               notify: Iterable[int] = ()) -> None:
@@ -731,7 +548,7 @@ class Store:
                         f"any message there; the waiting cards are then sent.")
                 for admin in notify:
                     if admin != chat_id:
-                        await self._queue(session, OutboxKind.ADMIN_NOTICE,
+                        await session.run_sync(ingest.queue, OutboxKind.ADMIN_NOTICE,
                                           f"gone:{chat_id}:{now.isoformat()}:{admin}",
                                           chat_id=admin, now=now, body=body)
 
@@ -844,11 +661,11 @@ class Store:
             chats = (await session.execute(select(col(CardMessageRow.chat_id)).where(
                 col(CardMessageRow.case_id) == case_id))).scalars()
             for chat in chats:
-                await self._queue(session, OutboxKind.UPDATE_CARD,
+                await session.run_sync(ingest.queue, OutboxKind.UPDATE_CARD,
                                   f"upd:{case_id}:{event.id}:{chat}", chat_id=chat,
                                   case_id=case_id, now=now)
             if notify is not None:
-                await self._queue(session, notify[0], f"{notify[0].value}:{event.id}",
+                await session.run_sync(ingest.queue, notify[0], f"{notify[0].value}:{event.id}",
                                   chat_id=notify[1], case_id=case_id, now=now)
             return True
 
@@ -868,11 +685,11 @@ class Store:
                 chats = list((await session.execute(select(col(CardMessageRow.chat_id)).where(
                     col(CardMessageRow.case_id) == case.id))).scalars())
                 for chat in chats:
-                    queued += await self._queue(session, OutboxKind.REANNOUNCE,
+                    queued += await session.run_sync(ingest.queue, OutboxKind.REANNOUNCE,
                                                 f"re:{case.id}:{chat}", chat_id=chat,
                                                 case_id=case.id, now=now)
                 for chat in coordinators:
-                    queued += await self._queue(session, OutboxKind.COORDINATOR_ALERT,
+                    queued += await session.run_sync(ingest.queue, OutboxKind.COORDINATOR_ALERT,
                                                 f"coord:{case.id}:{chat}", chat_id=chat,
                                                 case_id=case.id, now=now)
         return queued
@@ -885,7 +702,7 @@ class Store:
                 col(CaseRow.digest_pending).is_(True)).order_by(col(CaseRow.id)))).scalars())
             if not rows:
                 return 0
-            audience = await self._audience(session, groups, True)
+            audience = await session.run_sync(ingest.audience, groups, True)
             per_chat: dict[int, list[int]] = {g: [] for g in audience.groups}
             for case in rows:
                 assert case.id is not None
@@ -897,13 +714,14 @@ class Store:
                 for sub in audience.subscriptions:
                     if sub.chat_id not in per_chat or sub.chat_id in audience.groups:
                         per_chat.setdefault(sub.chat_id, [])
-                    if sub.chat_id not in audience.groups and wants(sub, _facts(case), now):
+                    if sub.chat_id not in audience.groups and wants(
+                            sub, ingest.case_facts(case), now):
                         per_chat[sub.chat_id].append(case.id)
             queued = 0
             for chat, ids in per_chat.items():
                 if ids:
-                    queued += await self._queue(
-                        session, OutboxKind.DIGEST, f"digest:{now:%Y-%m-%dT%H}:{chat}",
+                    queued += await session.run_sync(
+                        ingest.queue, OutboxKind.DIGEST, f"digest:{now:%Y-%m-%dT%H}:{chat}",
                         chat_id=chat, now=now, body=",".join(map(str, ids)))
             return queued
 
@@ -919,7 +737,7 @@ class Store:
                 col(OutboxRow.status) == "failed").order_by(col(OutboxRow.id).desc())
                 .limit(1))).scalar_one_or_none()
             feeds = list((await session.execute(select(FeedRow))).scalars())
-            polls = [t for f in feeds for t in (_utc(f.last_success_at), _utc(f.last_error_at))
+            polls = [t for f in feeds for t in (utc(f.last_success_at), utc(f.last_error_at))
                      if t is not None]
             open_cases = int((await session.execute(select(func.count()).where(
                 col(CaseRow.status) == "open"))).scalar_one())
@@ -950,15 +768,6 @@ class Store:
                 await session.delete(row)
             return [Track(id=r.id or 0, query=r.query, owner_id=r.owner_id) for r in rows]
 
-def _facts(case: CaseRow) -> CaseFacts:
-    assert case.id is not None
-    return CaseFacts(id=case.id, urgent=case.urgent,
-                     kind=CaseKind(case.kind) if case.kind else None,
-                     countries=tuple(case.countries), persons=tuple(case.persons),
-                     status=CaseStatus(case.status), stage=case.stage,
-                     digest_pending=case.digest_pending)
-
-
 def _case_view(case: CaseRow, items: Iterable[ItemRow] = (),
                events: Iterable[CaseEventRow] = ()) -> CaseView:
     assert case.id is not None
@@ -969,10 +778,10 @@ def _case_view(case: CaseRow, items: Iterable[ItemRow] = (),
         countries=tuple(case.countries), first_seen=_utc_now_required(case.first_seen),
         updated=_utc_now_required(case.updated),
         items=tuple(ItemView(id=i.id or 0, url=i.url, title=i.title, source=i.source,
-                             lang=i.lang, published=_utc(i.published),
+                             lang=i.lang, published=utc(i.published),
                              first_seen=_utc_now_required(i.first_seen)) for i in items),
         claimed_by=case.claimed_by_name, court=case.court, status=CaseStatus(case.status),
-        stage_at=_utc(case.stage_at), claimed_by_id=case.claimed_by_id,
+        stage_at=utc(case.stage_at), claimed_by_id=case.claimed_by_id,
         events=tuple(CaseEvent(at=_utc_now_required(e.at), change=e.change,
                                stage=Stage(e.stage) if e.stage else None, user=e.note)
                      for e in events))
