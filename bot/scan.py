@@ -21,7 +21,7 @@ from bot.delivery import tracks_for
 from feeds.errors import DeportwatchError
 from feeds.fetch import Fetcher, read_local
 from feeds.models import FeedSpec, StoredItem
-from feeds.names import NameQuery, mentions, parse_query
+from feeds.names import NameQuery, mentions, names_person, parse_query
 from feeds.pipeline import ingest
 from storage import Store
 from storage.db import MEMORY_URL
@@ -82,8 +82,7 @@ async def scan(sources: Sequence[str], *, tracks: Sequence[str] = (), db: str | 
                 "stage": case.stage.value if case.stage else None, "urgent": case.urgent,
                 "persons": list(case.persons), "countries": list(case.countries),
                 "items": urls})
-            names = " ; ".join(case.persons)
-            matched = tuple(q for q, parsed in queries if mentions(parsed, names)) + \
+            matched = tuple(q for q, parsed in queries if names_person(parsed, case.persons)) + \
                 await tracks_for(store, case)
             result.cards.append(render_plain(case, tracks=matched))
     finally:

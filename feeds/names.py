@@ -3,8 +3,9 @@
 Owns the canonical *name key*: one ASCII string per surname that the Cyrillic,
 Latin and inflected spellings of the same surname share (Жилин, Жилина, Жилиным,
 Zhilin and Jilin all give ``jilin``; Жилинский gives ``jilinsk``, never ``jilin``).
-Also owns parsing a ``/track`` query and deciding whether a text mentions the tracked
-person, and listing the spellings a track will match.
+Also owns parsing a ``/track`` query, deciding whether a text mentions the tracked
+person (``mentions``) or a case's person names are that person (``names_person``),
+and listing the spellings a track will match.
 
 How a key is made: Cyrillic (Russian, Kazakh, Kyrgyz, Uzbek, Tajik letters) is
 transliterated with one fixed table, then both scripts are folded to a *skeleton*
@@ -186,6 +187,14 @@ def keys_match(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
+def match_starts(key: str) -> frozenset[str]:
+    """The first letters a key that ``keys_match`` accepts can start with (the key's own
+    and those of its sound class): a cheap narrowing a database can apply."""
+    if not key:
+        return frozenset({""})
+    return frozenset({key[0], *(c for cls in _SOUND_CLASSES if key[0] in cls for c in cls)})
+
+
 def given_initial(word: str) -> str:
     """The skeleton initial of a given name or an initial (``М.``, ``Yevgeny`` → e)."""
     sk = skeleton(transliterate(word.strip(". ")))
@@ -252,6 +261,7 @@ def is_given_name(word: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def _given_skeleton(word: str) -> str:
     return skeleton(transliterate(word.strip(". ")))
 
@@ -288,6 +298,45 @@ def mentions(query: NameQuery, text: str) -> bool:
     Headlines neighbours do not count.
     """
     tokens = words(text)
+    places = _surname_places(query, tokens)
+    if not places:
+        return False
+    if not query.initial or title_case(tokens):
+        return True
+    attached = _attached_given(tokens, places)
+    # A bare "Karimov" means the Karimov the text names in full elsewhere.
+    return not attached or any(given_agrees(query, g) for g in attached)
+
+
+def names_person(query: NameQuery, names: Sequence[str]) -> bool:
+    """True when ``names`` — the spellings of one person's name a case lists (``Dmitriy
+    Zhilin``, ``Дмитрий Александрович Жилин``, ``Жилин Д.А.``), not prose — name the
+    queried person.
+
+    Each spelling is read on its own, as ``mentions`` reads a text, except that it is
+    never a Title Case Headline (every word of a name is capitalised, and the given
+    name beside the surname is what tells namesakes apart) and no word of one spelling
+    stands beside another's surname. The given names of all the spellings whose
+    surname matches must include one that agrees with the query's; a spelling that is
+    a bare surname stands for the person the others name in full, so it hits alone
+    only when none of them gives a given name.
+    """
+    found = False
+    attached: list[str] = []
+    for name in names:
+        tokens = words(name)
+        places = _surname_places(query, tokens)
+        if places:
+            found = True
+            attached += _attached_given(tokens, places)
+    if not found:
+        return False
+    return not query.initial or not attached or any(given_agrees(query, g) for g in attached)
+
+
+def _surname_places(query: NameQuery, tokens: list[str]) -> list[int]:
+    """Positions of the capitalised words whose surname key is the query's, then of
+    those one letter from it that have an agreeing given name beside them."""
     exact = [i for i, tok in enumerate(tokens)
              if tok[:1].isupper() and surname_key(tok) == query.key]
     # A spelling one letter away counts only with an agreeing given name beside it.
@@ -295,15 +344,12 @@ def mentions(query: NameQuery, text: str) -> bool:
              and keys_match(surname_key(tok), query.key) and query.initial
              and any(g and given_agrees(query, g)
                      for g in (_given_before(tokens, i), _given_after(tokens, i)))]
-    places = exact + fuzzy
-    if not places:
-        return False
-    if not query.initial or title_case(tokens):
-        return True
-    attached = [g for i in places
-                for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
-    # A bare "Karimov" means the Karimov the text names in full elsewhere.
-    return not attached or any(given_agrees(query, g) for g in attached)
+    return exact + fuzzy
+
+
+def _attached_given(tokens: list[str], places: list[int]) -> list[str]:
+    """The given names (skeletons) written beside the surnames at ``places``."""
+    return [g for i in places for g in (_given_before(tokens, i), _given_after(tokens, i)) if g]
 
 
 def title_case(tokens: Sequence[str]) -> bool:

@@ -23,10 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 
 from feeds.cases import Change
 from feeds.models import CaseKind, CaseStatus, OutboxKind, Subscription, Track
-from feeds.names import NameQuery, mentions, parse_query
+from feeds.names import NameQuery, parse_query
+from feeds.track_index import TrackIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,30 @@ def _query(text: str) -> NameQuery | None:
         return None
 
 
+@lru_cache(maxsize=8)
+def _index(queries: tuple[str, ...]) -> TrackIndex:
+    return TrackIndex.build([_query(q) for q in queries])
+
+
 def track_hits(tracks: Sequence[Track], persons: Sequence[str]) -> list[Track]:
-    """The tracks whose name appears among a case's person names."""
-    names = " ; ".join(persons)
-    if not names:
+    """The tracks that name the case's person, in their order.
+
+    A track hits when the case's person names, each read on its own, are its person
+    (``feeds.names.names_person``): a bare surname track hits every case with that
+    surname; a track with a given name or initial only a case whose names agree with
+    it, or give none. The names are never joined into one text: joined, they read as a
+    Title Case Headline, where given names are not compared, and namesakes hit.
+
+    Called for every case change and every case message delivered, with up to
+    thousands of tracks: the queries are parsed and filed by name key once per set of
+    query texts (``feeds.track_index``), so a call costs a look-up per name word and a
+    ``names_person`` check per candidate, not one per track (issue #7,
+    ``bench/tracks.py``).
+    """
+    if not tracks or not any(persons):
         return []
-    return [t for t in tracks if (q := _query(t.query)) is not None and mentions(q, names)]
+    index = _index(tuple(map(attrgetter("query"), tracks)))
+    return [tracks[i] for i in index.matches_person(persons)]
 
 
 def route(change: Change, case: CaseFacts, *, event_id: int | None, groups: Sequence[int],

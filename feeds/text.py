@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html import unescape
 from html.parser import HTMLParser
 
 _BLOCK_TAGS = frozenset({
@@ -68,10 +69,43 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+_SIMPLE_TAG = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""                            # name
+    r"""(\s(?:[^<>"'=]|=\s*"[^"<>]*"|=\s*'[^'<>]*'|=)*)?(/?)>""")  # attributes, "/"
+
+
+def _simple_html_to_text(html: str) -> str | None:
+    """The fast path for the usual feed fragment (plain tags; attribute values without
+    brackets): the same text as the parser gives, or None when the fragment is anything
+    else (comments, scripts, stray brackets or quotes), which the parser then reads."""
+    parts: list[str] = []
+    pos = 0
+    for m in _SIMPLE_TAG.finditer(html):
+        parts.append(html[pos:m.start()])
+        tag = m.group(2).lower()
+        if tag in _SKIP_TAGS:
+            return None
+        attrs = (m.group(3) or "").strip()
+        if attrs.endswith("/") and attrs != "/":
+            return None                 # <a href=x/>: is the slash the value's? the parser's
+        if tag in _BLOCK_TAGS:          # <br/> counts as an opening and a closing tag
+            closing = bool(m.group(4)) or attrs == "/"
+            parts.append(("\n\n" if tag == "p" else "\n") * (2 if closing else 1))
+        pos = m.end()
+    parts.append(html[pos:])
+    text = "".join(parts)
+    if "<" in text or ">" in text:
+        return None
+    return clean_spaces(unescape(text))
+
+
 def html_to_text(html: str) -> str:
     """Reduce an HTML fragment to plain text, keeping paragraph breaks."""
     if "<" not in html and "&" not in html:
         return clean_spaces(html)
+    simple = _simple_html_to_text(html)
+    if simple is not None:
+        return simple
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
@@ -88,14 +122,17 @@ def words(text: str) -> list[str]:
     return WORD.findall(text)
 
 
-_CYRILLIC = re.compile(r"[а-яёәғқңөұүһіўҳҷӣӯ]", re.IGNORECASE)
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_ASCII_LETTERS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_CYRILLIC_LEADS = (b"\xd0", b"\xd1", b"\xd2", b"\xd3")    # UTF-8 of U+0400–U+04FF
 
 
 def detect_lang(text: str) -> str:
-    """Guess ``ru`` or ``en`` (or ``und``) from the share of Cyrillic letters."""
-    head = text[:4000]
-    cyr, lat = len(_CYRILLIC.findall(head)), len(_LATIN.findall(head))
+    """Guess ``ru`` or ``en`` (or ``und``) from the counts of Cyrillic and Latin letters
+    in the first 4,000 characters (counted on the UTF-8 bytes: every character of the
+    Cyrillic block starts with one of four lead bytes)."""
+    head = text[:4000].encode("utf-8", "surrogatepass")
+    cyr = sum(map(head.count, _CYRILLIC_LEADS))
+    lat = len(head) - len(head.translate(None, _ASCII_LETTERS))
     if cyr + lat < 3:
         return "und"
     return "ru" if cyr >= lat else "en"

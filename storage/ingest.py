@@ -47,7 +47,7 @@ from feeds.models import (
     Subscription,
     Track,
 )
-from feeds.names import keys_match
+from feeds.names import keys_match, match_starts
 from feeds.routing import CaseFacts, route
 from storage.tables import CaseEventRow, CaseRow, ChatRow, ItemBandRow, ItemRow, OutboxRow, TrackRow
 
@@ -85,7 +85,8 @@ _SIGNED = sa_select(ITEM.c.id, ITEM.c.url, ITEM.c.case_id, ITEM.c.signature,
     ITEM.c.id.in_(bindparam("ids", expanding=True)), ITEM.c.duplicate_of_id.is_(None),
     ITEM.c.signature.is_not(None))
 _CASE_KEYS = sa_select(CASE.c.id, CASE.c.person_key).where(
-    func.length(CASE.c.person_key).in_(bindparam("lengths", expanding=True)))
+    func.length(CASE.c.person_key).in_(bindparam("lengths", expanding=True)),
+    func.substr(CASE.c.person_key, 1, 1).in_(bindparam("starts", expanding=True)))
 _CASES = sa_select(CASE.c.id, CASE.c.person_key, CASE.c.person_given, CASE.c.kind,
                    CASE.c.stage, CASE.c.urgent, CASE.c.persons, CASE.c.countries,
                    CASE.c.court, CASE.c.status).where(
@@ -391,12 +392,15 @@ def _candidates(session: Session, analysis: Analysis) -> list[CaseState]:
     """The cases an item about these persons may join: key one letter away at most
     (``feeds.names.keys_match`` narrows; the pure decider decides). Closed cases are
     candidates too: a case marked not relevant keeps absorbing its reports quietly.
-    Only the keys are read for all cases; whole rows for the few that pass."""
+    The database narrows by key length and first letter; whole rows are read only for
+    the keys that match."""
     keys = {p.key for p in analysis.persons}
     lengths = sorted({n for k in keys for n in (len(k) - 1, len(k), len(k) + 1)})
     conn = session.connection()
-    near = [case_id for case_id, case_key in conn.execute(_CASE_KEYS, {"lengths": lengths})
-            if any(keys_match(k, case_key) for k in keys)]
+    starts = sorted({c for k in keys for c in match_starts(k)})
+    near = [case_id for case_id, case_key in conn.execute(
+        _CASE_KEYS, {"lengths": lengths, "starts": starts})
+        if any(keys_match(k, case_key) for k in keys)]
     if not near:
         return []
     return [CaseState(id=r.id, person_key=r.person_key, person_given=r.person_given,

@@ -14,6 +14,7 @@ from bot.cards import Keyboard
 from bot.delivery import deliver_pending
 from bot.telegram_sender import TelegramSender
 from feeds.errors import DeliveryError
+from feeds.models import Track
 from feeds.pipeline import ingest
 from storage import Store
 from storage.db import MEMORY_URL
@@ -123,5 +124,35 @@ async def test_admin_notice_is_delivered_escaped() -> None:
         assert (await deliver_pending(s, sender, now=lambda: T0)).sent == 0
         (chat, html, _), = sender.sent
         assert chat == 42 and "&lt;rss&gt;" in html and "<b>" not in html
+    finally:
+        await s.close()
+
+
+async def test_a_pass_reads_the_tracks_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery pass reads the stored tracks once however many case messages it sends;
+    a track added between passes shows on the cards of the next pass."""
+    s = await Store.open(MEMORY_URL)
+    try:
+        body = (FIXTURES / "zhilin-ru.xml").read_bytes()
+        chats = [CHAT, CHAT - 1, CHAT - 2, CHAT - 3]
+        await ingest(s, body=body, url="http://ru.test/rss", chat_ids=chats, now=T0)
+        list_tracks, reads = s.list_tracks, []
+
+        async def counted() -> list[Track]:
+            reads.append(1)
+            return await list_tracks()
+
+        monkeypatch.setattr(s, "list_tracks", counted)
+        sender = ScriptedSender()
+        assert (await deliver_pending(s, sender, now=lambda: T0, limit=1)).sent == 1
+        assert len(reads) == 1
+        await s.add_track("Zhilin", "jilin", "", owner_id=77, now=T0)
+        assert (await deliver_pending(s, sender, now=lambda: T0)).sent == 3
+        assert len(reads) == 2
+        assert (await deliver_pending(s, sender, now=lambda: T0)).sent == 0
+        assert len(reads) == 2                # an idle pass reads nothing
+        assert [chat for chat, _, _ in sender.sent] == chats
+        assert ["Tracks: Zhilin" in html for _, html, _ in sender.sent] == [
+            False, True, True, True]
     finally:
         await s.close()

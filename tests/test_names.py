@@ -7,6 +7,7 @@ import pytest
 from feeds.names import (
     NameQuery,
     mentions,
+    names_person,
     parse_query,
     skeleton,
     surname_key,
@@ -201,6 +202,41 @@ def test_mentions_initials_before_surname(text: str) -> None:
 def test_mentions_title_case_neighbours(text: str) -> None:
     """A capitalised non-name word next to the surname does not veto the match."""
     assert mentions(ZHILIN_MA, text)
+
+
+# --- names_person ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "names", "expected"),
+    [
+        ("Pavel Zhilin", ("Dmitriy Zhilin", "Дмитрий Жилин"), False),
+        ("Pavel Zhilin", ("Дмитрий Александрович Жилин",), False),
+        ("Pavel Zhilin", ("Жилин Дмитрий Александрович",), False),
+        ("Юлдашев Ж.Ж.", ("Timur Yuldashev", "Тимур Юлдашев"), False),
+        ("Жилин М.А.", ("Михаил Александрович Жилин",), True),
+        ("Жилин М.А.", ("Жилину М.А.",), True),
+        ("Жилин М.А.", ("М.А. Жилин", "Mikhail Zhilin"), True),
+        ("Жилин", ("Екатерина Жилина",), True),
+        ("Жилин М.А.", ("Жилин",), True),
+        ("Жилин М.А.", ("Жилин", "Zhilin"), True),
+        ("Жилин М.А.", ("Zhilin", "Yevgeny Zhilin"), False),
+        ("Жилин М.А.", ("Жилинский Михаил",), False),
+        ("Жилин М.А.", ("жилин",), False),
+        ("Гульнара Касымова", ("Gulnara Karimova",), True),
+        ("Гульнара Касымова", ("Karimova", "Gulnara Ivanova"), False),
+        ("Жилин М.А.", (), False),
+    ],
+    ids=["namesake-two-scripts", "namesake-fio", "namesake-surname-first-fio",
+         "namesake-initial", "fio-agrees", "initials-after", "initials-before",
+         "bare-query", "bare-name", "bare-names-two-scripts", "bare-name-and-namesake",
+         "longer-surname", "lowercase", "one-letter-apart-same-given",
+         "one-letter-apart-given-in-another-name", "no-names"],
+)
+def test_names_person(query: str, names: tuple[str, ...], expected: bool) -> None:
+    """names_person() reads each spelling on its own, never as a headline: a namesake's
+    given name or initial vetoes it, a bare surname spelling defers to the full ones."""
+    assert names_person(parse_query(query), names) is expected
 
 
 # --- variants ----------------------------------------------------------------------------
