@@ -82,16 +82,16 @@ def next_poll_after_failure(now: datetime, interval: int, failures: int,
 
 
 def _understand_all(entries: Sequence[Entry]) -> list[tuple[Analysis, tuple[int, ...]]]:
-    """Match each entry and, for a relevant one, compute its MinHash signature (CPU-bound:
-    worker thread). Only relevant items are compared for near copies: a copy joins the
-    case of its original, and items that name no person at risk have no case to join
-    (an exact copy of any item is still caught by its content hash)."""
+    """Match each entry and, for one that names a removal, compute its MinHash signature
+    (CPU-bound: worker thread). Only such items are compared for near copies: a copy
+    joins its original's case, and the rest of the news (most items) is about nothing
+    a case could hold; an exact copy of any item is still caught by its content hash."""
     matcher = build_matcher()
     understood = []
     for e in entries:
         analysis = analyze(e.title, e.text, matcher)
         understood.append((analysis, signature(f"{e.title}\n{e.text}")
-                           if analysis.relevant else ()))
+                           if analysis.relevant or analysis.triggers else ()))
     return understood
 
 

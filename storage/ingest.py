@@ -233,13 +233,20 @@ def record_items(session: Session, batch: Sequence[NewItem], *, feed_id: int | N
                  now: datetime, groups: Sequence[int], decide: Decide,
                  digest: bool) -> list[ItemOutcome]:
     """Store a source's new entries and apply their case decisions (the caller owns the
-    transaction). Items that concern nobody (most of a feed) are stored together in a
-    few statements; each relevant item takes the full path of ``record_item``."""
+    transaction). Items that name no removal (most of a feed) are stored together in a
+    few statements; the others — relevant, or compared for near copies (a signature) —
+    each take the full path of ``record_item``."""
     known = stored(session, [n.url_hash for n in batch])
     outcomes: list[ItemOutcome | None] = [None] * len(batch)
     first: dict[str, int] = {}          # URL hash → its first index in the batch
     plain: list[int] = []
-    readers: Audience | None = None
+    read: list[Audience] = []
+
+    def readers() -> Audience:          # read once, and only when a case changes
+        if not read:
+            read.append(audience(session, groups, digest))
+        return read[0]
+
     for index, new in enumerate(batch):
         if new.url_hash in known:
             item_id, case_id = known[new.url_hash]
@@ -247,9 +254,8 @@ def record_items(session: Session, batch: Sequence[NewItem], *, feed_id: int | N
                                           case_id=case_id, change=None)
         elif new.url_hash in first:
             continue                    # a repeat within the batch: below
-        elif new.analysis.relevant:
+        elif new.analysis.relevant or new.signature:
             first[new.url_hash] = index
-            readers = readers or audience(session, groups, digest)
             outcomes[index] = _record_new(session, feed_id, new, now, readers, decide)
         else:
             first[new.url_hash] = index
@@ -276,14 +282,15 @@ def record_item(session: Session, new: NewItem, *, feed_id: int | None, now: dat
     if known is not None:
         return ItemOutcome(item_id=known[0], new=False, duplicate_of=None, case_id=known[1],
                            change=None)
-    return _record_new(session, feed_id, new, now, audience(session, groups, digest), decide)
+    return _record_new(session, feed_id, new, now, lambda: audience(session, groups, digest),
+                       decide)
 
 
 def _record_plain(session: Session, feed_id: int | None, batch: Sequence[NewItem],
                   now: datetime) -> list[ItemOutcome]:
-    """Store items that concern nobody in bulk: no case, no near-copy bands (only
-    relevant items are compared for near copies); an exact copy (same content hash,
-    also not relevant) points at the kept one. The URL hashes are distinct and new."""
+    """Store items that name no removal in bulk: no case, no near-copy bands (they
+    have no signature); an exact copy (same content hash, also not relevant) points at
+    the kept one. The URL hashes are distinct and new."""
     if not batch:
         return []
     originals: dict[str, Original] = {}
@@ -327,7 +334,7 @@ def _insert_items(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def _record_new(session: Session, feed_id: int | None, new: NewItem, now: datetime,
-                readers: Audience, decide: Decide) -> ItemOutcome:
+                readers: Callable[[], Audience], decide: Decide) -> ItemOutcome:
     """Store one item not stored yet: a copy joins its original's case; a relevant
     original is decided, and the messages its case change implies are queued."""
     original = _find_original(session, new)
@@ -350,9 +357,10 @@ def _record_new(session: Session, feed_id: int | None, new: NewItem, now: dateti
     event_id = conn.execute(_INSERT_EVENT, {
         "case_id": case.id, "item_id": item_id, "change": decision.change.value,
         "stage": case.stage, "at": now}).scalar_one()
-    routed = route(decision.change, case, event_id=event_id, groups=readers.groups,
-                   subscriptions=readers.subscriptions, tracks=readers.tracks, now=now,
-                   digest=readers.digest)
+    who = readers()
+    routed = route(decision.change, case, event_id=event_id, groups=who.groups,
+                   subscriptions=who.subscriptions, tracks=who.tracks, now=now,
+                   digest=who.digest)
     if (routed.status, routed.digest_pending) != (case.status, case.digest_pending):
         conn.execute(_SET_STATUS, {"case": case.id, "new_status": routed.status.value,
                                    "pending": routed.digest_pending})
