@@ -24,17 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import table
 from tests import faultkit
 from tests.fakes.fault_server import FAULTS
-
-
-def table(title: str, header: list[str], rows: list[list[object]]) -> None:
-    print(f"\n{title}")
-    widths = [max(len(str(x)) for x in [h, *[r[i] for r in rows]]) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 async def main(quick: bool) -> None:

@@ -284,8 +284,13 @@ async def run_cycle(store: Store, fetcher: Fetcher, *, clock: Clock,
 class Poller:
     """The service's poller: each ``tick`` leases the feeds due now and refreshes each in
     its own task, so a slow or hanging source delays only itself — the next tick polls
-    the healthy feeds on time. A leased feed is not due again until its refresh ends
-    (the lease pushes its next poll ahead), so no feed is fetched twice at once."""
+    the healthy feeds on time. A tick keeps leasing as refreshes finish until nothing
+    more is due (thousands of feeds due at once are worked through at the fetch
+    concurrency, not a batch per tick). A leased feed is not due again until its
+    refresh ends (the lease pushes its next poll ahead), so no feed is fetched twice at
+    once."""
+
+    LEASE_BATCH = 500
 
     def __init__(self, store: Store, fetcher: Fetcher, *, clock: Clock,
                  concurrency: int = 64, on_report: Callable[[SourceReport], None] = print
@@ -296,26 +301,42 @@ class Poller:
         self._tasks: set[asyncio.Task[None]] = set()
         self._feeds: set[int | None] = set()
         self._on_report = on_report
+        self._stopping = False
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def stop(self) -> None:
+        """Lease nothing more (a running ``tick`` returns as soon as it can)."""
+        self._stopping = True
+
     async def tick(self, *, chat_ids: Sequence[int] = (), admin_chat_ids: Sequence[int] = (),
                    articles: bool = True, digest: bool = False) -> int:
-        """Start refreshing the feeds due now; returns how many were started."""
-        room = self._concurrency * 2 - len(self._tasks)
-        if room <= 0:
-            return 0
-        feeds = [f for f in await self.store.due_feeds(self.clock(), limit=min(room, 500))
-                 if f.id not in self._feeds]      # still refreshing after its lease ran out
-        for feed in feeds:
-            self._feeds.add(feed.id)
-            task = asyncio.create_task(self._one(feed, tuple(chat_ids), tuple(admin_chat_ids),
-                                                 articles, digest))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(feeds)
+        """Start refreshing the feeds due now — and, as refreshes finish, those still
+        due — until none is left; returns how many were started. At most twice the
+        concurrency are started and not finished at any time (leases start ticking
+        when a feed is leased)."""
+        started = 0
+        while not self._stopping:
+            room = self._concurrency * 2 - len(self._tasks)
+            if room <= 0:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            want = min(room, self.LEASE_BATCH)
+            leased = await self.store.due_feeds(self.clock(), limit=want)
+            for feed in leased:
+                if feed.id in self._feeds:      # still refreshing after its lease ran out
+                    continue
+                self._feeds.add(feed.id)
+                task = asyncio.create_task(self._one(feed, tuple(chat_ids),
+                                                     tuple(admin_chat_ids), articles, digest))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started += 1
+            if len(leased) < want:
+                break                           # nothing more is due now
+        return started
 
     async def _one(self, feed: FeedInfo, chat_ids: tuple[int, ...],
                    admin_chat_ids: tuple[int, ...], articles: bool, digest: bool) -> None:
@@ -333,6 +354,7 @@ class Poller:
         """Let running refreshes finish for ``grace`` seconds, then cancel the rest (each
         step is transactional: a cancelled refresh loses nothing; its feed is polled
         again when its lease runs out)."""
+        self.stop()
         if not self._tasks:
             return
         _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)

@@ -49,6 +49,7 @@ from feeds.fetch import Fetcher
 from feeds.models import FeedKind, FeedSpec
 from storage import Store
 from tests.fakes.fault_server import FAULTS, FaultServer, QuietServer
+from tests.fakes.http_server import reply
 from tests.fakes.telegram_api import FakeTelegramAPI, JSONDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,8 +90,9 @@ def case_items(n: int) -> list[tuple[str, str]]:
              f"Tajikistan, on Monday.") for p in people(n)]
 
 
-def rss(items: list[tuple[str, str]]) -> bytes:
-    body = "".join(f"<item><title>{escape(t)}</title><link>http://wire.test/n/{i}</link>"
+def rss(items: list[tuple[str, str]], site: str = "wire.test") -> bytes:
+    """An RSS 2.0 feed of (title, description) items linked to http://SITE/n/INDEX."""
+    body = "".join(f"<item><title>{escape(t)}</title><link>http://{site}/n/{i}</link>"
                    f"<description>{escape(d)}</description></item>"
                    for i, (t, d) in enumerate(items))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -113,15 +115,8 @@ class GrowingFeed:
                 outer.requested.set()
                 if outer.delay:
                     time.sleep(outer.delay)
-                body = rss(outer.items[: outer.shown])
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/rss+xml")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                reply(self, 200, {"Content-Type": "application/rss+xml"},
+                      rss(outer.items[: outer.shown]))
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -289,7 +284,7 @@ def _integrity(database: Path) -> str:
         return str(db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
-async def _wait(predicate: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
+async def until(predicate: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
@@ -329,7 +324,7 @@ async def crash_loop(tmp: Path, cases: int, kills: int, *, seed: int = 7) -> Cra
                 process = _spawn(settings, log)
                 try:
                     started_polling = _more_calls(fake, "getUpdates", polls)
-                    if not await _wait(started_polling, 30):
+                    if not await until(started_polling, 30):
                         raise RuntimeError(f"the service did not start; see {log}")
                     await _arrange_and_wait(kind, fake, feed, rng, in_flight)
                 finally:
@@ -346,7 +341,7 @@ async def crash_loop(tmp: Path, cases: int, kills: int, *, seed: int = 7) -> Cra
             feed.shown = cases
             process = _spawn(settings, log)
             try:
-                await _wait(lambda: all(len(card_counts(fake, c)) >= cases for c in chats),
+                await until(lambda: all(len(card_counts(fake, c)) >= cases for c in chats),
                             60 + cases / 2, every=0.5)
                 await asyncio.sleep(2.0)
             finally:
@@ -390,7 +385,7 @@ async def _arrange_and_wait(kind: str, fake: FakeTelegramAPI, feed: GrowingFeed,
     if kind == "polling":
         feed.delay = 3.0
         feed.requested.clear()
-        await _wait(feed.requested.is_set, 10)
+        await until(feed.requested.is_set, 10)
         await asyncio.sleep(0.2)
         return
     calls = len(fake.calls_to("sendMessage"))
@@ -398,7 +393,7 @@ async def _arrange_and_wait(kind: str, fake: FakeTelegramAPI, feed: GrowingFeed,
         fake.hang_next("sendMessage", 5.0)
     else:
         fake.set_delay("sendMessage", 3.0, after=True)
-    if await _wait(lambda: len(fake.calls_to("sendMessage")) > calls, 10):
+    if await until(lambda: len(fake.calls_to("sendMessage")) > calls, 10):
         await asyncio.sleep(0.3)
         if kind == "answer-before-commit":
             call = fake.calls_to("sendMessage")[calls]

@@ -243,3 +243,38 @@ def test_success_jitter_stays_within_ten_percent(feed_id: int) -> None:
     due = next_poll_after_success(T0, feed_id, 600)
     assert T0 + timedelta(seconds=600) <= due <= T0 + timedelta(seconds=660)
     assert due == next_poll_after_success(T0, feed_id, 600)
+
+
+async def test_one_tick_works_through_more_due_feeds_than_its_concurrency(
+        tmp_path: Path, fixture_server: FixtureServer) -> None:
+    """Thousands due at once are not a batch per tick: one tick keeps leasing as
+    refreshes finish, never more than twice the concurrency unfinished, until every due
+    feed was started — each exactly once."""
+    from feeds.pipeline import Poller
+
+    store = await Store.open(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        clock = Clock()
+        for k in range(23):
+            await store.add_feed(f"{fixture_server.base_url}/zhilin-en.xml?k={k}", FeedKind.RSS,
+                                 300, added_by=None, now=clock())
+        reports: list[str] = []
+        most = 0
+        async with Fetcher(allow_private=True) as fetcher:
+            poller = Poller(store, fetcher, clock=clock, concurrency=2,
+                            on_report=lambda r: reports.append(r.url))
+            real_lease = store.due_feeds
+
+            async def watched_lease(now: datetime, limit: int = 500):  # type: ignore[no-untyped-def]
+                nonlocal most
+                most = max(most, poller.in_flight)
+                return await real_lease(now, limit=limit)
+
+            store.due_feeds = watched_lease  # type: ignore[method-assign]
+            assert await poller.tick() == 23
+            await poller.close(grace=30)
+        assert sorted(reports) == sorted(set(reports)) and len(reports) == 23
+        assert most <= 4
+        assert await poller.tick() == 0          # stopped by close: leases nothing
+    finally:
+        await store.close()

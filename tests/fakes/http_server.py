@@ -12,6 +12,20 @@ from pathlib import Path
 from typing import Any
 
 
+def reply(handler: http.server.BaseHTTPRequestHandler, status: int, headers: dict[str, str],
+          body: bytes) -> None:
+    """Answer a request with ``body`` (a client that hung up meanwhile is ignored)."""
+    try:
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 class FixtureServer:
     def __init__(self, folder: Path, host: str = "127.0.0.1") -> None:
         self.folder = folder
@@ -29,13 +43,7 @@ class FixtureServer:
                 if route is None:
                     super().do_GET()
                     return
-                status, headers, body = route
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, *route)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
