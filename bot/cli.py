@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot.context import utc_now
+from bot.memory import limit_arenas
 from bot.scan import scan
 from bot.settings import Settings, load_settings
 from feeds.errors import DeportwatchError
@@ -76,6 +77,8 @@ def _configure_logging(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "run":
+        limit_arenas()          # before any thread starts (see bot.memory)
     try:
         settings = load_settings(env_file=Path(args.env_file))
         _configure_logging(settings)

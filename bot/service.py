@@ -6,12 +6,20 @@
       ├── poll      every DEPORTWATCH_TICK_SECONDS: Poller.tick — a task per due feed
       │             (fetch → parse → match → case → outbox); a slow source delays only itself
       ├── deliver   every 2 s, and at once when a poll or a button queued messages
+      │             (poll and deliver never overlap themselves: a trigger while one
+      │             runs makes it run once more — see Rerun)
       ├── escalate  every 30 s: urgent cases nobody took in DEPORTWATCH_ESCALATE_MINUTES
       │             → one re-announcement + private alerts to coordinators (outbox)
       ├── sweep     every 10 min: end subscriptions of people no longer in the alert group
-      └── digest    daily at DEPORTWATCH_DIGEST_AT (when set): held non-urgent cases → outbox
+      ├── digest    daily at DEPORTWATCH_DIGEST_AT (when set): held non-urgent cases → outbox
+      ├── trim      every 60 s: freed heap back to the OS (bot.memory)
+      └── lead      every 5 s on PostgreSQL: hold the updates lock (storage.leader) —
+                    only its holder long-polls getUpdates; a standby takes over when
+                    the holder dies
     python-telegram-bot Application (long polling) for commands and buttons, when a
-    token is set
+    token is set; on PostgreSQL several instances share the work: feeds and outbox
+    rows are leased (SKIP LOCKED), so each feed is polled and each card sent by one
+    instance at a time
 
 Stops cleanly on SIGINT/SIGTERM: the scheduler is paused, running jobs finish (or
 are cancelled after a grace period — every step is transactional, so a cancelled
@@ -24,16 +32,19 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
 from bot.context import Services, sweep_subscribers, utc_now
 from bot.delivery import ConsoleSender, Delivery, Sender, deliver_pending
+from bot.memory import trim
 from bot.settings import Settings
 from feeds.pipeline import Poller, SourceReport
-from storage import Store
+from storage import Store, UpdatesLock
 
 log = logging.getLogger(__name__)
 DELIVERY_SECONDS = 2.0
@@ -41,6 +52,41 @@ DELIVERY_BATCH = 20
 ESCALATE_CHECK_SECONDS = 30.0
 SWEEP_SECONDS = 600.0
 SHUTDOWN_GRACE = 20.0
+TRIM_SECONDS = 60.0
+LEAD_SECONDS = 5.0      # how often a standby instance tries for the updates lock
+
+
+def bot_id(token: str) -> str:
+    """The bot's numeric id, the part of its token before the colon (not a secret)."""
+    return token.split(":", 1)[0]
+
+
+class Rerun:
+    """An async job that a trigger while it runs does not skip: the running pass runs
+    once more when it ends. (APScheduler's ``max_instances=1`` would drop the trigger
+    and log a warning — every tick, while a poll of thousands of feeds or a backlog of
+    cards takes longer than the interval; a nudge from a new card would be lost.) The
+    job is scheduled as ``Rerun(job).run`` (a coroutine function, which APScheduler's
+    asyncio executor awaits — a callable object it would hand to a thread) with
+    ``max_instances=2``: a second instance only sets the flag."""
+
+    def __init__(self, job: Callable[[], Awaitable[None]]) -> None:
+        self._job = job
+        self._running = False
+        self._again = False
+
+    async def run(self) -> None:
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                await self._job()
+        finally:
+            self._running = False
 
 
 class Service:
@@ -51,6 +97,19 @@ class Service:
         self._poll_lock = asyncio.Lock()
         self._deliver_lock = asyncio.Lock()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def _lead(self, app: Any, updates: UpdatesLock) -> None:
+        """Receive Telegram updates while this instance holds the updates lock (always,
+        on SQLite); stop when it is lost, so two instances never poll at once."""
+        assert app.updater is not None
+        held = await updates.hold()
+        if held and not app.updater.running:
+            log.info("this instance now receives Telegram updates")
+            await app.updater.start_polling(poll_interval=0.0, timeout=10,
+                                            drop_pending_updates=False)
+        elif not held and app.updater.running:
+            log.warning("the updates lock was lost: another instance receives updates")
+            await app.updater.stop()
 
     def _nudge(self, job_id: str) -> None:
         job = self.scheduler.get_job(job_id)
@@ -71,6 +130,7 @@ class Service:
                             nudge_poll=lambda: self._nudge("poll"),
                             nudge_delivery=lambda: self._nudge("deliver"))
         app = None
+        updates: UpdatesLock | None = None
         sender: Sender
         try:
             async with settings.fetcher() as fetcher:
@@ -82,9 +142,8 @@ class Service:
                     await app.initialize()
                     await register_commands(app)
                     await app.start()
-                    assert app.updater is not None
-                    await app.updater.start_polling(poll_interval=0.0, timeout=10,
-                                                    drop_pending_updates=False)
+                    updates = store.updates_lock(f"getUpdates:{bot_id(settings.telegram_token)}")
+                    await self._lead(app, updates)
                     sender = TelegramSender(app.bot)
                     if settings.alert_chat_id is None:
                         log.warning("DEPORTWATCH_ALERT_CHAT_ID is not set: cards are printed "
@@ -148,12 +207,18 @@ class Service:
                     if await store.queue_digest(utc_now(), groups=services.groups):
                         services.nudge_delivery()
 
+                async def release_memory() -> None:
+                    trim()      # what a burst of fetches or cards freed goes back to the OS
+
                 common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None,
                           "next_run_time": datetime.now(UTC)}
-                self.scheduler.add_job(poll, "interval", seconds=settings.tick_seconds,
-                                       id="poll", **common)
-                self.scheduler.add_job(deliver, "interval", seconds=DELIVERY_SECONDS,
-                                       id="deliver", **common)
+                rerun = {**common, "max_instances": 2}
+                self.scheduler.add_job(Rerun(poll).run, "interval", seconds=settings.tick_seconds,
+                                       id="poll", **rerun)
+                self.scheduler.add_job(Rerun(deliver).run, "interval", seconds=DELIVERY_SECONDS,
+                                       id="deliver", **rerun)
+                self.scheduler.add_job(release_memory, "interval", seconds=TRIM_SECONDS,
+                                       id="trim", **common)
                 self.scheduler.add_job(escalate, "interval", id="escalate", seconds=min(
                     ESCALATE_CHECK_SECONDS, settings.escalate_minutes * 60 / 4), **common)
                 if app is not None and settings.alert_chat_id is not None \
@@ -165,12 +230,16 @@ class Service:
                                            minute=settings.digest_at.minute, id="digest",
                                            max_instances=1, coalesce=True,
                                            misfire_grace_time=3600)
+                if app is not None and updates is not None and store.shared:
+                    self.scheduler.add_job(self._lead, "interval", args=(app, updates),
+                                           seconds=LEAD_SECONDS, id="lead", **common)
                 self.scheduler.start()
                 log.info("deportwatch running database=%s telegram=%s",
                          settings.database_url.split("@")[-1], bool(settings.telegram_token))
                 await stop.wait()
                 log.info("stopping")
                 self.scheduler.pause()
+                poller.stop()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(SHUTDOWN_GRACE):
                         async with self._poll_lock, self._deliver_lock:
@@ -181,6 +250,8 @@ class Service:
             if app is not None:
                 if app.updater is not None and app.updater.running:
                     await app.updater.stop()
+                if updates is not None:     # another instance takes the updates at once
+                    await updates.release()
                 if app.running:
                     await app.stop()
                 await app.shutdown()

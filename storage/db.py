@@ -26,6 +26,16 @@ from sqlalchemy.pool import StaticPool
 from feeds.errors import StorageError
 
 MEMORY_URL = "sqlite://"
+# SQLite has one writer at a time, so a few connections serve as well as SQLAlchemy's
+# default 5 + 10 — and each aiosqlite connection is a thread with its own page cache.
+SQLITE_POOL = {"pool_size": 3, "max_overflow": 3}
+# PostgreSQL: a server that vanishes without closing the socket is noticed in about
+# 10 + 3 × 5 s (the updates lock of a dead instance is then free, see storage.leader).
+PG_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                "keepalives_count": 3}
+MIGRATE_LOCK = 0x6465706f7274   # advisory lock: instances starting together migrate in turn
+SQLITE_CACHE_KIB = 512      # page cache per connection (SQLite's default: 2,000 KiB); the
+                            # OS page cache holds the file anyway, this is per connection
 
 
 def async_url(url: str) -> str:
@@ -61,6 +71,9 @@ def create_engine(url: str) -> AsyncEngine:
         database = make_url(aurl).database
         if database:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(SQLITE_POOL)
+    else:
+        kwargs.update(connect_args=PG_KEEPALIVE, pool_pre_ping=True)
     engine = create_async_engine(aurl, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not is_memory(url)))
@@ -80,8 +93,10 @@ def create_sync_engine(url: str) -> Engine:
         raise StorageError("an in-memory database has no second connection")
     surl = make_url(async_url(url))
     driver = {"sqlite+aiosqlite": "sqlite+pysqlite"}.get(surl.drivername, surl.drivername)
-    engine = sa_create_engine(surl.set(drivername=driver))
-    if engine.dialect.name == "sqlite":
+    sqlite_db = surl.get_backend_name() == "sqlite"
+    engine = sa_create_engine(surl.set(drivername=driver), **(
+        SQLITE_POOL if sqlite_db else {"connect_args": PG_KEEPALIVE, "pool_pre_ping": True}))
+    if sqlite_db:
         event.listen(engine, "connect", _sqlite_pragmas(wal=True, manual_begin=True))
 
         @event.listens_for(engine, "begin")
@@ -99,6 +114,7 @@ def _sqlite_pragmas(*, wal: bool, manual_begin: bool = False) -> Callable[[Any, 
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
     return on_connect
@@ -123,6 +139,10 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     def upgrade(connection: Connection) -> None:
         if sqlite_db:
             connection.exec_driver_sql("BEGIN")
+        elif connection.dialect.name == "postgresql":
+            # Two instances started at once: the second waits here, then finds the
+            # schema at head and does nothing. Released at commit.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

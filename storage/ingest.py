@@ -104,7 +104,10 @@ _SET_STATUS = update(CASE).where(CASE.c.id == bindparam("case")).values(
 @cache
 def _queue_statement(dialect: str) -> Insert:
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(OUTBOX)
-    statement: Insert = ins.on_conflict_do_nothing(index_elements=["dedup_key"])
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT it ran
+    # through SQLAlchemy's insertmanyvalues path; a returned row is an inserted row.
+    statement: Insert = ins.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(
+        OUTBOX.c.id)
     return statement
 
 
@@ -178,8 +181,8 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any],
     """INSERT … ON CONFLICT DO NOTHING; returns the number of rows inserted."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    result = session.execute(stmt.returning(literal(1)))
+    return len(result.fetchall())
 
 
 def queue(session: Session, kind: OutboxKind, dedup_key: str, *, chat_id: int,
@@ -190,7 +193,7 @@ def queue(session: Session, kind: OutboxKind, dedup_key: str, *, chat_id: int,
         {"dedup_key": dedup_key, "kind": kind.value, "case_id": case_id, "chat_id": chat_id,
          "body": body, "status": "pending", "attempts": 0, "next_attempt_at": now,
          "created_at": now})
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len(result.fetchall())
 
 
 def audience(session: Session, groups: Iterable[int], digest: bool) -> Audience:

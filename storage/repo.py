@@ -46,6 +46,7 @@ from feeds.routing import wants
 from storage import ingest
 from storage.db import create_engine, create_sync_engine, is_memory, migrate
 from storage.ingest import Decide, NewItem, utc
+from storage.leader import UpdatesLock
 from storage.tables import (
     AuditRow,
     CardMessageRow,
@@ -108,6 +109,16 @@ class Store:
         memory = is_memory(url)
         return cls(engine, serialise=memory,
                    sync_engine=None if memory else create_sync_engine(url))
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances may share this database (PostgreSQL)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def updates_lock(self, name: str) -> UpdatesLock:
+        """The lock that decides which instance receives Telegram updates for the bot
+        ``name`` (see ``storage.leader``)."""
+        return UpdatesLock(self.engine, name)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -355,21 +366,30 @@ class Store:
                 select(col(CaseRow.id)).order_by(col(CaseRow.id)))).scalars() if i is not None]
 
     # ── outbox ───────────────────────────────────────────────────────────────
+    @staticmethod
+    def _leasable_outbox(now: datetime) -> Any:
+        """Messages a delivery pass may take: pending and due, or leased by a pass that
+        died (its lease ran out)."""
+        return or_((col(OutboxRow.status) == "pending") & (col(OutboxRow.next_attempt_at) <= now),
+                   (col(OutboxRow.status) == "sending") & (col(OutboxRow.leased_until) < now))
+
     async def lease_outbox(self, now: datetime, *, limit: int = 20,
                            lease_seconds: float = 120.0) -> list[OutboxMessage]:
-        """Take pending messages (and those whose lease ran out) for one delivery pass."""
+        """Take up to ``limit`` messages, oldest first, with one atomic ``UPDATE …
+        RETURNING``: each is marked ``sending`` until now + ``lease_seconds``, so no other
+        pass or instance takes it meanwhile (on PostgreSQL the candidates are locked with
+        SKIP LOCKED, so two instances leasing at once get different rows instead of
+        waiting for each other)."""
+        due = (select(OutboxRow.id).where(self._leasable_outbox(now))
+               .order_by(col(OutboxRow.id)).limit(limit))
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        stmt = (update(OutboxRow).where(col(OutboxRow.id).in_(due.scalar_subquery()))
+                .values(status="sending", attempts=col(OutboxRow.attempts) + 1,
+                        leased_until=now + timedelta(seconds=lease_seconds))
+                .returning(OutboxRow))
         async with self._session() as session, session.begin():
-            rows = list((await session.execute(
-                select(OutboxRow).where(or_(
-                    (col(OutboxRow.status) == "pending")
-                    & (col(OutboxRow.next_attempt_at) <= now),
-                    (col(OutboxRow.status) == "sending")
-                    & (col(OutboxRow.leased_until) < now)))
-                .order_by(col(OutboxRow.id)).limit(limit))).scalars())
-            for row in rows:
-                row.status = "sending"
-                row.leased_until = now + timedelta(seconds=lease_seconds)
-                row.attempts += 1
+            rows = sorted((await session.execute(stmt)).scalars(), key=lambda r: r.id or 0)
             return [OutboxMessage(id=r.id or 0, kind=OutboxKind(r.kind), case_id=r.case_id,
                                   chat_id=r.chat_id, attempts=r.attempts, body=r.body)
                     for r in rows]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.engine import make_url
 
 from tests.fakes.http_server import FixtureServer
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -80,3 +83,43 @@ async def front(fake_telegram: FakeTelegramAPI, fixture_server: FixtureServer,
     finally:
         await f.stop()
         assert not fake_telegram.server_errors
+
+
+# ── PostgreSQL (issue #8): a fresh database per test on a local server, or a skip ──────
+
+PG_ADMIN_URL = os.environ.get("DEPORTWATCH_TEST_POSTGRES",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin() -> Any:
+    """An autocommit connection to the test server, or a skip saying why there is none."""
+    try:
+        import psycopg
+    except ImportError as exc:      # pragma: no cover - psycopg is a dependency
+        pytest.skip(f"PostgreSQL tests need psycopg: {exc}")
+    try:
+        return psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"),
+                               autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL reachable at {PG_ADMIN_URL} "
+                    f"(set DEPORTWATCH_TEST_POSTGRES to use another): {exc}".strip())
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """``postgresql+psycopg://…`` of an empty database created for this test and dropped
+    after it."""
+    admin = _pg_admin()
+    name = f"dw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        admin.close()
+        pytest.skip(f"cannot create a test database on {PG_ADMIN_URL}: {exc}")
+    try:
+        base = make_url(PG_ADMIN_URL)
+        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

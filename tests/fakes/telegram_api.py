@@ -236,6 +236,10 @@ class FakeTelegramAPI:
         self._token_seen: str | None = None
         self._calls: list[tuple[str, JSONDict]] = []
         self._updates: list[JSONDict] = []
+        # getUpdates long polls in progress, and how often one began while another was
+        # (Telegram allows one poller per token: two instances must never overlap).
+        self.polls_active = 0
+        self.poll_overlaps = 0
         self._next_update_id = 1
         self._next_incoming_id = 100_000  # user messages; bot messages count from 1 per chat
         self._next_message_id: dict[int, int] = {}
@@ -583,8 +587,14 @@ class FakeTelegramAPI:
             if params.get("offset") is not None:
                 offset = int(params["offset"])
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            self._cond.wait_for(lambda: bool(self._updates) or self._stopping.is_set(), timeout)
-            return copy.deepcopy(self._updates[:limit])
+            self.poll_overlaps += self.polls_active > 0
+            self.polls_active += 1
+            try:
+                self._cond.wait_for(lambda: bool(self._updates) or self._stopping.is_set(),
+                                    timeout)
+                return copy.deepcopy(self._updates[:limit])
+            finally:
+                self.polls_active -= 1
 
     def _send_message(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)
