@@ -36,7 +36,8 @@ Scenarios:
   bucket still applies), items 0.2–0.8 s apart: the pipeline under a faster stream;
 - ``burst`` — items published at once, to the group and to a volunteer subscribed in
   private: the 20-a-minute group limit dominates, by design (Telegram would answer 429
-  otherwise) — and the subscriber's cards, which no limit holds, wait in the same line;
+  otherwise); the subscriber's cards, which no limit holds, go out meanwhile (the
+  delivery pass leaves a group at its limit for later: ``bot.delivery.GroupPacer``);
 - ``articles`` — as ``private``, but the linked article pages answer in 0.3–1.5 s, as a
   remote outlet's would (loopback pages answer in milliseconds): how much of the alert
   the article fetch costs;
@@ -72,7 +73,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -432,8 +433,10 @@ def timed_store(probe: Probe) -> type[Store]:
             return outcomes
 
         async def lease_outbox(self, now: datetime, *, limit: int = 20,
-                               lease_seconds: float = 120.0) -> list[OutboxMessage]:
-            leased = await super().lease_outbox(now, limit=limit, lease_seconds=lease_seconds)
+                               lease_seconds: float = 120.0,
+                               skip_chats: Collection[int] = ()) -> list[OutboxMessage]:
+            leased = await super().lease_outbox(now, limit=limit, lease_seconds=lease_seconds,
+                                                skip_chats=skip_chats)
             at = time.monotonic()
             for message in leased:
                 if message.case_id is not None:

@@ -18,6 +18,12 @@ What a failed send does (``DeliveryError`` from the sender):
 - the card to edit was deleted → the card is posted anew;
 - any other refusal (400) → marked failed with Telegram's reason.
 
+Telegram takes 20 messages a minute per group. A pass sends one message at a time, so
+a card waiting in the rate limiter for a full group would hold everything behind it;
+``GroupPacer`` keeps the same leaky bucket per group, the pass leaves a full group's
+messages for later (they keep their order) and takes the next, and its report says when
+the group has room again.
+
 A crash between Telegram's answer and the commit makes that one message repeat
 once after restart (the lease runs out and the row is taken again); nothing is lost.
 
@@ -93,6 +99,68 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     migrated: int = 0
+    #: Seconds until a group held at its rate limit can take a message again (None:
+    #: none was held); the caller runs another pass then.
+    held_for: float | None = None
+
+
+#: Telegram's limit for a group, as python-telegram-bot's ``AIORateLimiter`` applies it
+#: (a leaky bucket: 20 messages, draining 20 a minute).
+GROUP_BURST = 20
+GROUP_PER_SECOND = 20 / 60
+
+
+@dataclass
+class GroupPacer:
+    """Which groups are at Telegram's rate limit now: the same leaky bucket as the
+    rate limiter's, per group, fed by this instance's sends. A delivery pass sends one
+    message at a time, so a card for a full group would hold every message behind it
+    (a volunteer's private cards, another group's) for up to a minute in the limiter;
+    instead the pass leaves a full group's messages for later and takes the next.
+    Private chats are never held (the limiter's overall 30/s is not per chat). Pure:
+    ``now`` is an argument."""
+
+    burst: float = GROUP_BURST
+    per_second: float = GROUP_PER_SECOND
+    _levels: dict[int, tuple[float, datetime]] = field(default_factory=dict)
+
+    def _level(self, chat_id: int, now: datetime) -> float:
+        level, at = self._levels.get(chat_id, (0.0, now))
+        return max(0.0, level - max(0.0, (now - at).total_seconds()) * self.per_second)
+
+    def sent(self, chat_id: int, now: datetime) -> None:
+        if chat_id < 0:
+            self._levels[chat_id] = (self._level(chat_id, now) + 1, now)
+
+    def full(self, now: datetime) -> set[int]:
+        """Groups that cannot take one more message now."""
+        return {chat for chat in self._levels if self._level(chat, now) + 1 > self.burst}
+
+    def wait(self, now: datetime) -> float | None:
+        """Seconds until the first full group can take a message (None: none is full)."""
+        waits = [(self._level(chat, now) + 1 - self.burst) / self.per_second
+                 for chat in self.full(now)]
+        return min(waits) if waits else None
+
+
+@dataclass
+class _Paced:
+    """A sender that tells the pacer of every request to a chat, as the rate limiter
+    counts it (when it is made, whatever Telegram answers)."""
+
+    sender: Sender
+    pacer: GroupPacer
+    now: Callable[[], datetime]
+
+    async def send(self, chat_id: int, html: str, *, reply_to: int | None = None,
+                   buttons: Keyboard = ()) -> int:
+        self.pacer.sent(chat_id, self.now())
+        return await self.sender.send(chat_id, html, reply_to=reply_to, buttons=buttons)
+
+    async def edit(self, chat_id: int, message_id: int, html: str,
+                   buttons: Keyboard = ()) -> None:
+        self.pacer.sent(chat_id, self.now())
+        await self.sender.edit(chat_id, message_id, html, buttons)
 
 
 @dataclass
@@ -103,6 +171,7 @@ class Delivery:
     default_lang: str = "en"
     escalate_minutes: float = 30.0
     langs: dict[int, str] = field(default_factory=dict)
+    pacer: GroupPacer = field(default_factory=GroupPacer)
 
 
 async def tracks_for(store: Store, case: CaseView) -> tuple[str, ...]:
@@ -120,10 +189,12 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
     before it is sent (a crash leaves at most one message leased, retried when its
     lease of ``LEASE_SECONDS`` runs out)."""
     opts = options or Delivery()
+    sender = _Paced(sender, opts.pacer, now)
     sent = retried = failed = migrated = 0
     tracks: Sequence[Track] | None = None
     for _ in range(limit):
-        leased = await store.lease_outbox(now(), limit=1, lease_seconds=LEASE_SECONDS)
+        leased = await store.lease_outbox(now(), limit=1, lease_seconds=LEASE_SECONDS,
+                                          skip_chats=opts.pacer.full(now()))
         if not leased:
             break
         message = leased[0]
@@ -168,7 +239,8 @@ async def deliver_pending(store: Store, sender: Sender, *, now: Callable[[], dat
             continue
         await store.complete_outbox(message, now=now(), posted_message_id=posted)
         sent += 1
-    return DeliveryReport(sent=sent, retried=retried, failed=failed, migrated=migrated)
+    return DeliveryReport(sent=sent, retried=retried, failed=failed, migrated=migrated,
+                          held_for=opts.pacer.wait(now()))
 
 
 async def _lang(store: Store, chat_id: int, opts: Delivery) -> str:

@@ -173,6 +173,8 @@ class Service:
                                           articles=settings.fetch_articles,
                                           digest=settings.digest_at is not None)
 
+                held: list[asyncio.TimerHandle] = []   # next pass when a group has room
+
                 async def deliver() -> None:
                     async with self._deliver_lock:
                         options.langs.clear()      # /lang may have changed a chat
@@ -186,6 +188,11 @@ class Service:
                                        + report.migrated)
                             if handled < DELIVERY_BATCH or self.scheduler.state != STATE_RUNNING:
                                 break
+                        if report.held_for is not None:     # a group at its rate limit
+                            for timer in held:
+                                timer.cancel()
+                            held[:] = [asyncio.get_running_loop().call_later(
+                                report.held_for + 0.05, services.nudge_delivery)]
                     if migrated:
                         services.groups = await store.alert_chats(settings.chat_ids,
                                                                   utc_now())
@@ -245,6 +252,8 @@ class Service:
                         async with self._poll_lock, self._deliver_lock:
                             pass
                 await poller.close(grace=SHUTDOWN_GRACE / 4)
+                for timer in held:
+                    timer.cancel()
                 self.scheduler.shutdown(wait=False)
         finally:
             if app is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -374,14 +374,18 @@ class Store:
                    (col(OutboxRow.status) == "sending") & (col(OutboxRow.leased_until) < now))
 
     async def lease_outbox(self, now: datetime, *, limit: int = 20,
-                           lease_seconds: float = 120.0) -> list[OutboxMessage]:
+                           lease_seconds: float = 120.0,
+                           skip_chats: Collection[int] = ()) -> list[OutboxMessage]:
         """Take up to ``limit`` messages, oldest first, with one atomic ``UPDATE …
         RETURNING``: each is marked ``sending`` until now + ``lease_seconds``, so no other
         pass or instance takes it meanwhile (on PostgreSQL the candidates are locked with
         SKIP LOCKED, so two instances leasing at once get different rows instead of
-        waiting for each other)."""
-        due = (select(OutboxRow.id).where(self._leasable_outbox(now))
-               .order_by(col(OutboxRow.id)).limit(limit))
+        waiting for each other). Messages to ``skip_chats`` (chats that must wait, such as
+        a group at Telegram's rate limit) are left for later."""
+        due = select(OutboxRow.id).where(self._leasable_outbox(now))
+        if skip_chats:
+            due = due.where(col(OutboxRow.chat_id).not_in(sorted(skip_chats)))
+        due = due.order_by(col(OutboxRow.id)).limit(limit)
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         stmt = (update(OutboxRow).where(col(OutboxRow.id).in_(due.scalar_subquery()))

@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 
 from bot.cards import Keyboard
-from bot.delivery import deliver_pending
+from bot.delivery import GROUP_BURST, Delivery, GroupPacer, deliver_pending
 from bot.telegram_sender import TelegramSender
 from feeds.errors import DeliveryError
 from feeds.models import Track
@@ -154,5 +154,53 @@ async def test_a_pass_reads_the_tracks_once(monkeypatch: pytest.MonkeyPatch) -> 
         assert [chat for chat, _, _ in sender.sent] == chats
         assert ["Tracks: Zhilin" in html for _, html, _ in sender.sent] == [
             False, True, True, True]
+    finally:
+        await s.close()
+
+
+@pytest.mark.parametrize(("sends", "after", "full", "wait"), [
+    (0, 0.0, False, None),          # nothing sent: room
+    (19, 0.0, False, None),         # the 20th message still fits the burst
+    (20, 0.0, True, 3.0),           # a full bucket drains one message per 3 s
+    (20, 2.9, True, 0.1),
+    (20, 3.0, False, None),
+    (40, 0.0, True, 63.0),          # sent past the limit (the limiter queued them)
+    (20, 600.0, False, None),       # long drained
+])
+def test_group_pacer_mirrors_the_rate_limiter(sends: int, after: float, full: bool,
+                                              wait: float | None) -> None:
+    pacer = GroupPacer()
+    for _ in range(sends):
+        pacer.sent(CHAT, T0)
+        pacer.sent(7001, T0)            # private chats are never held
+    at = T0 + timedelta(seconds=after)
+    assert pacer.full(at) == ({CHAT} if full else set())
+    got = pacer.wait(at)
+    assert (got is None) if wait is None else (got == pytest.approx(wait))
+
+
+async def test_a_group_at_its_limit_does_not_hold_other_chats() -> None:
+    """A pass sends one message at a time; a card for a group at Telegram's 20-a-minute
+    limit would hold every message behind it in the rate limiter. The pass leaves it for
+    later, sends the private card queued after it, reports when the group has room,
+    and sends the group's card then — once."""
+    s = await Store.open(MEMORY_URL)
+    try:
+        body = (FIXTURES / "zhilin-ru.xml").read_bytes()
+        await ingest(s, body=body, url="http://ru.test/rss", chat_ids=[CHAT, 7001], now=T0)
+        options = Delivery()
+        for _ in range(GROUP_BURST):            # 20 messages to the group just now
+            options.pacer.sent(CHAT, T0)
+        sender = ScriptedSender()
+        report = await deliver_pending(s, sender, now=lambda: T0, options=options)
+        assert (report.sent, [chat for chat, _, _ in sender.sent]) == (1, [7001])
+        assert report.held_for == pytest.approx(3.0)
+        later = T0 + timedelta(seconds=1)
+        assert (await deliver_pending(s, sender, now=lambda: later, options=options)).sent == 0
+        later = T0 + timedelta(seconds=3)
+        report = await deliver_pending(s, sender, now=lambda: later, options=options)
+        assert report.sent == 1 and [chat for chat, _, _ in sender.sent] == [7001, CHAT]
+        assert report.held_for == pytest.approx(3.0)    # full again after this card
+        assert await s.outbox_counts() == {"sent": 2}
     finally:
         await s.close()
