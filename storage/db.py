@@ -33,6 +33,7 @@ SQLITE_POOL = {"pool_size": 3, "max_overflow": 3}
 # 10 + 3 × 5 s (the updates lock of a dead instance is then free, see storage.leader).
 PG_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
                 "keepalives_count": 3}
+PG_ENGINE = {"connect_args": PG_KEEPALIVE, "pool_pre_ping": True}
 MIGRATE_LOCK = 0x6465706f7274   # advisory lock: instances starting together migrate in turn
 SQLITE_CACHE_KIB = 512      # page cache per connection (SQLite's default: 2,000 KiB); the
                             # OS page cache holds the file anyway, this is per connection
@@ -73,7 +74,7 @@ def create_engine(url: str) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.update(SQLITE_POOL)
     else:
-        kwargs.update(connect_args=PG_KEEPALIVE, pool_pre_ping=True)
+        kwargs.update(PG_ENGINE)
     engine = create_async_engine(aurl, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wal=not is_memory(url)))
@@ -95,7 +96,7 @@ def create_sync_engine(url: str) -> Engine:
     driver = {"sqlite+aiosqlite": "sqlite+pysqlite"}.get(surl.drivername, surl.drivername)
     sqlite_db = surl.get_backend_name() == "sqlite"
     engine = sa_create_engine(surl.set(drivername=driver), **(
-        SQLITE_POOL if sqlite_db else {"connect_args": PG_KEEPALIVE, "pool_pre_ping": True}))
+        SQLITE_POOL if sqlite_db else PG_ENGINE))
     if sqlite_db:
         event.listen(engine, "connect", _sqlite_pragmas(wal=True, manual_begin=True))
 

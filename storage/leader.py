@@ -40,10 +40,11 @@ class UpdatesLock:
         self.engine = engine
         self.key = lock_key(name)
         self._conn: AsyncConnection | None = None
-        self.held = engine.dialect.name != "postgresql"    # SQLite: the only instance
+        self._alone = engine.dialect.name != "postgresql"    # SQLite: the only instance
+        self.held = self._alone
 
     async def hold(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
+        if self._alone:
             return True
         try:
             if self._conn is not None and self.held:
@@ -71,7 +72,7 @@ class UpdatesLock:
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        self.held = self.engine.dialect.name != "postgresql"
+        self.held = self._alone
         if conn is not None:
             try:
                 await conn.invalidate()

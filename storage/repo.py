@@ -63,6 +63,7 @@ from storage.tables import (
 
 INACTIVE = "chat inactive: "     # the error of messages failed because their chat was lost
 T = TypeVar("T")
+RowT = TypeVar("RowT", FeedRow, OutboxRow)     # tables whose rows are leased
 
 
 def _utc_now_required(value: datetime | None) -> datetime:
@@ -194,13 +195,20 @@ class Store:
             or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now),
             or_(col(FeedRow.leased_until).is_(None), col(FeedRow.leased_until) < now))
             .order_by(col(FeedRow.next_poll_at)).limit(limit))
-        if self.engine.dialect.name == "postgresql":
+        rows = await self._lease(FeedRow, due, leased_until=now + lease)
+        return [_feed_info(r) for r in rows]
+
+    async def _lease(self, table: type[RowT], due: Any, **values: Any) -> list[RowT]:
+        """Set ``values`` on the rows ``due`` (a SELECT of ids) selects and return them by
+        id, in one atomic ``UPDATE … WHERE id IN (…) RETURNING``; on PostgreSQL the
+        candidates are locked with SKIP LOCKED, so instances leasing at once get
+        different rows instead of waiting for each other."""
+        if self.shared:
             due = due.with_for_update(skip_locked=True)
-        stmt = (update(FeedRow).where(col(FeedRow.id).in_(due.scalar_subquery()))
-                .values(leased_until=now + lease).returning(FeedRow))
+        stmt = update(table).where(col(table.id).in_(due.scalar_subquery())).values(
+            **values).returning(table)
         async with self._session() as session, session.begin():
-            rows = list((await session.execute(stmt)).scalars())
-            return sorted((_feed_info(r) for r in rows), key=lambda f: f.id)
+            return sorted((await session.execute(stmt)).scalars(), key=lambda r: r.id or 0)
 
     async def recover_leases(self) -> tuple[int, int]:
         """After a crash of the only instance (the embedded SQLite set-up): free the feeds
@@ -366,13 +374,6 @@ class Store:
                 select(col(CaseRow.id)).order_by(col(CaseRow.id)))).scalars() if i is not None]
 
     # ── outbox ───────────────────────────────────────────────────────────────
-    @staticmethod
-    def _leasable_outbox(now: datetime) -> Any:
-        """Messages a delivery pass may take: pending and due, or leased by a pass that
-        died (its lease ran out)."""
-        return or_((col(OutboxRow.status) == "pending") & (col(OutboxRow.next_attempt_at) <= now),
-                   (col(OutboxRow.status) == "sending") & (col(OutboxRow.leased_until) < now))
-
     async def lease_outbox(self, now: datetime, *, limit: int = 20,
                            lease_seconds: float = 120.0,
                            skip_chats: Collection[int] = ()) -> list[OutboxMessage]:
@@ -382,21 +383,19 @@ class Store:
         SKIP LOCKED, so two instances leasing at once get different rows instead of
         waiting for each other). Messages to ``skip_chats`` (chats that must wait, such as
         a group at Telegram's rate limit) are left for later."""
-        due = select(OutboxRow.id).where(self._leasable_outbox(now))
+        # Pending and due, or leased by a pass that died (its lease ran out).
+        due = select(OutboxRow.id).where(or_(
+            (col(OutboxRow.status) == "pending") & (col(OutboxRow.next_attempt_at) <= now),
+            (col(OutboxRow.status) == "sending") & (col(OutboxRow.leased_until) < now)))
         if skip_chats:
             due = due.where(col(OutboxRow.chat_id).not_in(sorted(skip_chats)))
-        due = due.order_by(col(OutboxRow.id)).limit(limit)
-        if self.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        stmt = (update(OutboxRow).where(col(OutboxRow.id).in_(due.scalar_subquery()))
-                .values(status="sending", attempts=col(OutboxRow.attempts) + 1,
-                        leased_until=now + timedelta(seconds=lease_seconds))
-                .returning(OutboxRow))
-        async with self._session() as session, session.begin():
-            rows = sorted((await session.execute(stmt)).scalars(), key=lambda r: r.id or 0)
-            return [OutboxMessage(id=r.id or 0, kind=OutboxKind(r.kind), case_id=r.case_id,
-                                  chat_id=r.chat_id, attempts=r.attempts, body=r.body)
-                    for r in rows]
+        rows = await self._lease(
+            OutboxRow, due.order_by(col(OutboxRow.id)).limit(limit), status="sending",
+            attempts=col(OutboxRow.attempts) + 1,
+            leased_until=now + timedelta(seconds=lease_seconds))
+        return [OutboxMessage(id=r.id or 0, kind=OutboxKind(r.kind), case_id=r.case_id,
+                              chat_id=r.chat_id, attempts=r.attempts, body=r.body)
+                for r in rows]
 
     async def complete_outbox(self, message: OutboxMessage, *, now: datetime,
                               posted_message_id: int | None = None) -> None:

@@ -267,16 +267,28 @@ class CrashReport:
     trapped: int              # … out of this many that caught a message in flight
 
 
-def _spawn(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
-           "TELEGRAM_API_BASE_URL": settings.api_base_url,
-           "DEPORTWATCH_ALERT_CHAT_ID": str(ALERT), "DEPORTWATCH_ADMIN_IDS": str(ALERT),
-           "DATABASE_URL": settings.database_url, "DEPORTWATCH_ALLOW_PRIVATE_URLS": "true",
-           "DEPORTWATCH_TICK_SECONDS": "0.2", "DEPORTWATCH_LOG_LEVEL": "WARNING",
-           "DEPORTWATCH_FETCH_ARTICLES": "false", "PYTHONPATH": str(ROOT)}
+def spawn_run(log: Path, *, api_base_url: str, database_url: str,
+              **settings: str) -> subprocess.Popen[bytes]:
+    """``deportwatch run`` in its own process, output appended to ``log``: token
+    ``TOKEN``, alert chat ``ALERT``, loopback feeds allowed, a fast tick, no article
+    fetches; ``settings`` (``DEPORTWATCH_…=value``) add to or override these. Settings of
+    the calling environment are not inherited."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DEPORTWATCH_", "TELEGRAM_")) and k != "DATABASE_URL"}
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api_base_url,
+               DEPORTWATCH_ALERT_CHAT_ID=str(ALERT), DATABASE_URL=database_url,
+               DEPORTWATCH_ALLOW_PRIVATE_URLS="true", DEPORTWATCH_TICK_SECONDS="0.2",
+               DEPORTWATCH_FETCH_ARTICLES="false", PYTHONPATH=str(ROOT))
+    env.update(settings)
     with log.open("ab") as sink:
         return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=ROOT,
                                 stdout=sink, stderr=sink)
+
+
+def _spawn(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    return spawn_run(log, api_base_url=settings.api_base_url,
+                     database_url=settings.database_url, DEPORTWATCH_ADMIN_IDS=str(ALERT),
+                     DEPORTWATCH_LOG_LEVEL="WARNING")
 
 
 def _integrity(database: Path) -> str:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -32,9 +30,8 @@ from feeds.models import FeedKind
 from storage import Store
 from tests.fakes.http_server import reply
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.faultkit import card_counts, case_items, rss, until
+from tests.faultkit import card_counts, case_items, rss, spawn_run, until
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "424242:INSTANCESTOKEN"
 ALERT = 7001            # a private chat: no 20-a-minute group limit in the way
 ADMIN = 7001
@@ -91,17 +88,10 @@ class Feeds:
 
 
 def spawn(pg_url: str, fake: FakeTelegramAPI, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DEPORTWATCH_", "TELEGRAM_")) and k != "DATABASE_URL"}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
-               DEPORTWATCH_ALERT_CHAT_ID=str(ALERT), DEPORTWATCH_ADMIN_IDS=str(ADMIN),
-               DATABASE_URL=pg_url, DEPORTWATCH_ALLOW_PRIVATE_URLS="true",
-               DEPORTWATCH_TICK_SECONDS="0.2", DEPORTWATCH_FETCH_ARTICLES="false",
-               DEPORTWATCH_HOST_CONCURRENCY="8", DEPORTWATCH_LOG_LEVEL="INFO",
-               PYTHONPATH=str(ROOT))
-    with log.open("ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=ROOT,
-                                stdout=sink, stderr=sink)
+    return spawn_run(log, api_base_url=fake.base_url, database_url=pg_url,
+                     TELEGRAM_BOT_TOKEN=TOKEN, DEPORTWATCH_ALERT_CHAT_ID=str(ALERT),
+                     DEPORTWATCH_ADMIN_IDS=str(ADMIN), DEPORTWATCH_HOST_CONCURRENCY="8",
+                     DEPORTWATCH_LOG_LEVEL="INFO")
 
 
 def refreshed(log: Path) -> int:
