@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -64,6 +65,26 @@ from storage.tables import (
 INACTIVE = "chat inactive: "     # the error of messages failed because their chat was lost
 T = TypeVar("T")
 RowT = TypeVar("RowT", FeedRow, OutboxRow)     # tables whose rows are leased
+KeyedT = TypeVar("KeyedT", ChatRow, UserRow, MemberRow)     # rows created on first sight
+
+
+async def _get_or_add(session: AsyncSession, new: KeyedT) -> KeyedT:
+    """The stored row with ``new``'s primary key; ``new`` is inserted first when there is
+    none, by INSERT … ON CONFLICT DO NOTHING — so two instances creating the same row at
+    the same moment (both starting up and remembering the alert group, say) both go on
+    with the one row instead of one failing on the unique key."""
+    model = type(new)
+    mapper = sa_inspect(model)
+    keys = [column.key for column in mapper.primary_key]
+    identity = tuple(getattr(new, key) for key in keys)
+    row = await session.get(model, identity)
+    if row is None:
+        await session.run_sync(ingest.insert_ignore, model, {
+            column.key: getattr(new, column.key) for column in mapper.columns}, keys)
+        row = await session.get(model, identity)
+    if row is None:
+        raise StorageError(f"a {mapper.local_table} row vanished as it was created")
+    return row
 
 
 def _utc_now_required(value: datetime | None) -> datetime:
@@ -154,16 +175,16 @@ class Store:
                        selector: str | None = None) -> tuple[FeedInfo, bool]:
         """Add a source (due at once); returns it and whether it was new."""
         async with self._session() as session, session.begin():
-            existing = (await session.execute(
-                select(FeedRow).where(col(FeedRow.url) == url))).scalar_one_or_none()
+            by_url = select(FeedRow).where(col(FeedRow.url) == url)
+            existing = (await session.execute(by_url)).scalar_one_or_none()
             if existing is not None:
                 return _feed_info(existing), False
-            row = FeedRow(url=url, kind=kind.value, interval_seconds=interval,
-                          next_poll_at=now, added_by=added_by, created_at=now,
-                          selector=selector)
-            session.add(row)
-            await session.flush()
-            return _feed_info(row), True
+            # ON CONFLICT: another instance (or import) adding the URL at the same moment.
+            added = await session.run_sync(ingest.insert_ignore, FeedRow, {
+                "url": url, "kind": kind.value, "interval_seconds": interval,
+                "next_poll_at": now, "added_by": added_by, "created_at": now,
+                "selector": selector}, ["url"])
+            return _feed_info((await session.execute(by_url)).scalar_one()), bool(added)
 
     async def list_feeds(self) -> list[FeedInfo]:
         async with self._session() as session:
@@ -469,11 +490,10 @@ class Store:
         there again — an inactive chat (bot blocked or removed) becomes active and the
         messages that failed because of that are queued again: nothing is lost."""
         async with self._session() as session, session.begin():
-            row = await session.get(ChatRow, chat_id)
-            if row is None:
-                session.add(ChatRow(chat_id=chat_id, kind=kind, user_id=user_id,
-                                    updated_at=now, filters={}))
-            elif not row.active and seen:
+            row = await _get_or_add(session, ChatRow(chat_id=chat_id, kind=kind,
+                                                     user_id=user_id, updated_at=now,
+                                                     filters={}))
+            if not row.active and seen:
                 row.active, row.inactive_reason, row.updated_at = True, None, now
                 await session.execute(update(OutboxRow).where(
                     col(OutboxRow.chat_id) == chat_id, col(OutboxRow.status) == "failed",
@@ -555,10 +575,8 @@ class Store:
         """The bot cannot write to a chat any more: mark it inactive, fail what waits for
         it, and tell admins once when it was an alert group."""
         async with self._session() as session, session.begin():
-            row = await session.get(ChatRow, chat_id)
-            if row is None:
-                row = ChatRow(chat_id=chat_id, kind="private", filters={})
-                session.add(row)
+            row = await _get_or_add(session, ChatRow(chat_id=chat_id, kind="private",
+                                                     filters={}))
             was_active = row.active
             row.active, row.inactive_reason, row.updated_at = False, reason[:500], now
             await session.execute(update(OutboxRow).where(
@@ -578,15 +596,11 @@ class Store:
     async def migrate_chat(self, old: int, new: int, now: datetime) -> None:
         """A group became a supergroup: move its settings, waiting messages and cards."""
         async with self._session() as session, session.begin():
-            row = await session.get(ChatRow, old)
-            if row is None:
-                row = ChatRow(chat_id=old, kind="alert", filters={})
-                session.add(row)
+            row = await _get_or_add(session, ChatRow(chat_id=old, kind="alert", filters={}))
             row.migrated_to, row.updated_at = new, now
-            if await session.get(ChatRow, new) is None:
-                session.add(ChatRow(chat_id=new, kind=row.kind, lang=row.lang,
-                                    subscribed=row.subscribed, filters=dict(row.filters or {}),
-                                    user_id=row.user_id, updated_at=now))
+            await _get_or_add(session, ChatRow(
+                chat_id=new, kind=row.kind, lang=row.lang, subscribed=row.subscribed,
+                filters=dict(row.filters or {}), user_id=row.user_id, updated_at=now))
             await session.execute(update(OutboxRow).where(
                 col(OutboxRow.chat_id) == old,
                 col(OutboxRow.status).in_(("pending", "sending"))).values(chat_id=new))
@@ -603,10 +617,7 @@ class Store:
                        now: datetime) -> None:
         """Remember a user's current name and @username (for cards and /assign @user)."""
         async with self._session() as session, session.begin():
-            row = await session.get(UserRow, user_id)
-            if row is None:
-                row = UserRow(user_id=user_id)
-                session.add(row)
+            row = await _get_or_add(session, UserRow(user_id=user_id))
             row.username = username.lower() if username else None
             row.name, row.last_seen = name[:128], now
 
@@ -624,12 +635,8 @@ class Store:
     # ── roles ────────────────────────────────────────────────────────────────
     async def grant(self, user_id: int, role: str, *, by: int, now: datetime) -> None:
         async with self._session() as session, session.begin():
-            row = await session.get(MemberRow, user_id)
-            if row is None:
-                session.add(MemberRow(user_id=user_id, role=role, granted_by=by,
-                                      granted_at=now))
-            else:
-                row.role, row.granted_by, row.granted_at = role, by, now
+            row = await _get_or_add(session, MemberRow(user_id=user_id, role=role))
+            row.role, row.granted_by, row.granted_at = role, by, now
 
     async def revoke(self, user_id: int) -> str | None:
         """Remove a granted role; returns it (None when there was none)."""

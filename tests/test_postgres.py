@@ -116,6 +116,37 @@ async def test_two_instances_lease_disjoint_feeds_and_messages(pg_url: str) -> N
         await b.close()
 
 
+async def test_two_instances_creating_the_same_rows_at_once_both_succeed(pg_url: str) -> None:
+    """Both instances start together and remember the alert group, see the same user, add
+    the same feed: rows created on first sight are inserted ON CONFLICT DO NOTHING, so
+    neither fails on the unique key (a CI run caught one instance dying at start-up on
+    ``chat_pkey``, leaving the other to do all the work)."""
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        for round_ in range(20):
+            chat = -1000 - round_
+            url = f"http://feeds.test/{round_}.xml"
+            results = await asyncio.gather(
+                a.alert_chats([chat], T0), b.alert_chats([chat], T0),
+                a.ensure_chat(5000 + round_, kind="private", now=T0, seen=True),
+                b.ensure_chat(5000 + round_, kind="private", now=T0, seen=True),
+                a.see_user(7000 + round_, username="Vol", name="A", now=T0),
+                b.see_user(7000 + round_, username="Vol", name="B", now=T0),
+                a.grant(9000 + round_, "volunteer", by=1, now=T0),
+                b.grant(9000 + round_, "coordinator", by=2, now=T0),
+                a.add_feed(url, FeedKind.RSS, 300, added_by=None, now=T0),
+                b.add_feed(url, FeedKind.RSS, 300, added_by=None, now=T0))
+            assert results[0] == results[1] == (chat,)
+            first, second = results[-2], results[-1]
+            assert first[0].id == second[0].id and [first[1], second[1]].count(True) == 1
+            assert await a.user_name(7000 + round_) in {"A", "B"}
+            assert await b.member_role(9000 + round_) in {"volunteer", "coordinator"}
+        assert len(await a.list_feeds()) == 20
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_one_instance_holds_the_updates_lock_and_another_takes_over(pg_url: str) -> None:
     a, b = await Store.open(pg_url), await Store.open(pg_url)
     try:
