@@ -35,6 +35,10 @@ PG_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5
                 "keepalives_count": 3}
 PG_ENGINE = {"connect_args": PG_KEEPALIVE, "pool_pre_ping": True}
 MIGRATE_LOCK = 0x6465706f7274   # advisory lock: instances starting together migrate in turn
+SQLITE_BUSY_MS = 10_000    # how long a connection waits for another's write lock
+# The execution option that marks a synchronous-engine transaction as reads only: on
+# SQLite it begins deferred (a WAL reader takes no lock and waits for no writer).
+READ_ONLY = "deportwatch_read_only"
 SQLITE_CACHE_KIB = 512      # page cache per connection (SQLite's default: 2,000 KiB); the
                             # OS page cache holds the file anyway, this is per connection
 
@@ -89,7 +93,9 @@ def create_sync_engine(url: str) -> Engine:
     On SQLite its transactions start with ``BEGIN IMMEDIATE``: they always write, and
     a deferred transaction that read first cannot take the write lock once another
     connection has committed (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
-    wait out); taking the lock up front makes concurrent writers queue instead."""
+    wait out); taking the lock up front makes concurrent writers queue instead. A
+    connection with the ``READ_ONLY`` execution option (``engine.execution_options``)
+    begins deferred instead: it only reads, so it need not wait for a writer."""
     if is_memory(url):
         raise StorageError("an in-memory database has no second connection")
     surl = make_url(async_url(url))
@@ -101,8 +107,9 @@ def create_sync_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas(wal=True, manual_begin=True))
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Connection) -> None:
+            reads_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
     return engine
 
 
@@ -114,7 +121,7 @@ def _sqlite_pragmas(*, wal: bool, manual_begin: bool = False) -> Callable[[Any, 
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -45,7 +45,7 @@ from feeds.models import (
 )
 from feeds.routing import wants
 from storage import ingest
-from storage.db import create_engine, create_sync_engine, is_memory, migrate
+from storage.db import READ_ONLY, create_engine, create_sync_engine, is_memory, migrate
 from storage.ingest import Decide, NewItem, utc
 from storage.leader import UpdatesLock
 from storage.tables import (
@@ -122,6 +122,14 @@ class Store:
         # it would interleave (one's rollback undoing the other's writes), so they
         # take turns. File and server databases have a connection per session.
         self._turn = asyncio.Lock() if serialise else None
+        # SQLite has one writer at a time. Its busy handler is no queue: a waiting
+        # writer sleeps and retries, and with several waiting one can lose for longer
+        # than the busy timeout ('database is locked'). So this process's ingest
+        # writers queue here, in order, and meet SQLite's lock one at a time.
+        sqlite = sync_engine is not None and sync_engine.dialect.name == "sqlite"
+        self._write_turn = asyncio.Lock() if sqlite else None
+        self._sync_reads = (sync_engine.execution_options(**{READ_ONLY: True})
+                            if sync_engine is not None else None)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -159,15 +167,29 @@ class Store:
     async def _transaction(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``work(session, *args, **kwargs)`` — synchronous code from
         ``storage.ingest`` — in one transaction: in a worker thread on the synchronous
-        engine, or on the async engine's connection where there is no other."""
-        sync_engine = self._sync
-        if sync_engine is not None:
-            def in_thread() -> T:
-                with Session(sync_engine, expire_on_commit=False) as session, session.begin():
-                    return work(session, *args, **kwargs)
+        engine (on SQLite after the writers before it), or on the async engine's
+        connection where there is no other."""
+        return await self._in_thread(work, args, kwargs, reads_only=False)
+
+    async def _read(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``_transaction`` for work that only reads: it neither queues behind the
+        writers nor takes SQLite's write lock."""
+        return await self._in_thread(work, args, kwargs, reads_only=True)
+
+    async def _in_thread(self, work: Callable[..., T], args: tuple[Any, ...],
+                         kwargs: dict[str, Any], *, reads_only: bool) -> T:
+        sync_engine = self._sync_reads if reads_only else self._sync
+        if sync_engine is None:
+            async with self._session() as session, session.begin():
+                return await session.run_sync(work, *args, **kwargs)
+
+        def in_thread() -> T:
+            with Session(sync_engine, expire_on_commit=False) as session, session.begin():
+                return work(session, *args, **kwargs)
+        if reads_only or self._write_turn is None:
             return await asyncio.to_thread(in_thread)
-        async with self._session() as session, session.begin():
-            return await session.run_sync(work, *args, **kwargs)
+        async with self._write_turn:
+            return await asyncio.to_thread(in_thread)
 
     # ── feeds ────────────────────────────────────────────────────────────────
     async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
@@ -312,11 +334,11 @@ class Store:
     async def known_guids(self, feed_id: int, guids: Sequence[str]) -> set[str]:
         """Which of these guids this feed has delivered before (a re-published link with
         the same guid is the same item)."""
-        return await self._transaction(ingest.known_guids, feed_id, list(guids))
+        return await self._read(ingest.known_guids, feed_id, list(guids))
 
     async def known_urls(self, url_hashes: Sequence[str]) -> set[str]:
         """Which of these URL hashes are stored already (a re-poll skips them early)."""
-        return await self._transaction(ingest.known_urls, list(url_hashes))
+        return await self._read(ingest.known_urls, list(url_hashes))
 
     async def record_items(self, batch: Sequence[NewItem], *, feed_id: int | None,
                            now: datetime, chat_ids: Iterable[int],
@@ -346,7 +368,7 @@ class Store:
                                                decide=decide, digest=digest)
             except IntegrityError:
                 # Another poller stored the same URL between our check and our insert.
-                found = (await self._transaction(ingest.stored, [new.url_hash]))[new.url_hash]
+                found = (await self._read(ingest.stored, [new.url_hash]))[new.url_hash]
                 return ItemOutcome(item_id=found[0], new=False, duplicate_of=None,
                                    case_id=found[1], change=None)
         except (SQLAlchemyError, KeyError) as exc:
