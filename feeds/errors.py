@@ -8,6 +8,7 @@
      ├── FetchError        a source could not be fetched (network, status, size cap)
      ├── ParseError        bytes that are neither a feed nor a usable page
      ├── StorageError      the database refused an operation
+     │    └── StorageUnavailable  it could not be reached or stayed locked: try again soon
      └── DeliveryError     a message could not be delivered to Telegram
 
 Expected per-source failures are raised as ``FetchError``/``ParseError`` and recorded
@@ -47,6 +48,12 @@ class ParseError(DeportwatchError):
 
 class StorageError(DeportwatchError):
     """The database refused an operation (bad URL, migration failure)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database could not be reached, or its write lock stayed taken past the busy
+    timeout: a passing condition of ours, not a fault of the source being stored, so
+    the pipeline retries the source soon without counting it as a failed poll."""
 
 
 class DeliveryError(DeportwatchError):

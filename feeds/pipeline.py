@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from feeds.article import extract_main_text
 from feeds.cases import decide
 from feeds.dedup import canonical_url, content_hash, url_hash
-from feeds.errors import FetchError, ParseError, UnsafeURLError
+from feeds.errors import FetchError, ParseError, StorageUnavailable, UnsafeURLError
 from feeds.fetch import Fetcher, FetchOutcome
 from feeds.match import analyze, build_matcher, has_removal_term
 from feeds.models import Analysis, Entry, FeedInfo, FeedKind, FeedSpec, ItemOutcome
@@ -47,6 +47,7 @@ from storage import NewItem, Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+STORAGE_RETRY = timedelta(seconds=30)   # a source not stored because the database was not there
 PAUSE_AFTER = 20            # consecutive failures before a feed is paused
 MAX_RETRY_AFTER = timedelta(days=7)
 Clock = Callable[[], datetime]
@@ -204,7 +205,9 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
                        digest: bool = False) -> SourceReport:
     """Fetch, ingest and record the health of one stored feed. Never raises for the
     source's own faults (network, HTTP status, unsafe URL, unparsable body); after
-    ``pause_after`` failures in a row the feed is paused and admins are told once."""
+    ``pause_after`` failures in a row the feed is paused and admins are told once. When
+    the database is what failed (``StorageUnavailable``: locked, unreachable) the feed
+    is tried again in ``STORAGE_RETRY`` and the failure is not counted against it."""
     assert feed.id is not None
     try:
         result = await fetcher.fetch(feed.spec())
@@ -229,6 +232,15 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
         log.info("feed refreshed feed_id=%s entries=%s new=%s relevant=%s queued=%s",
                  feed.id, report.entries, report.new_items, report.relevant, report.queued)
         return report
+    except StorageUnavailable as exc:
+        # Our database, not the source: retry soon, and do not count it towards pausing.
+        now = clock()
+        await store.record_fetch_failure(
+            feed.id, now=now, error=f"{type(exc).__name__}: {exc}", counted=False,
+            next_poll_at=now + min(STORAGE_RETRY, timedelta(seconds=feed.interval_seconds)))
+        log.warning("feed not stored, database unavailable; retried in %s feed_id=%s "
+                    "error=%s", STORAGE_RETRY, feed.id, exc)
+        return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
     except (FetchError, ParseError, UnsafeURLError) as exc:
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         now = clock()

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from feeds.errors import StorageError
+from feeds.errors import StorageError, StorageUnavailable
 from feeds.models import (
     CaseEvent,
     CaseKind,
@@ -178,6 +178,13 @@ class Store:
 
     async def _in_thread(self, work: Callable[..., T], args: tuple[Any, ...],
                          kwargs: dict[str, Any], *, reads_only: bool) -> T:
+        try:
+            return await self._in_thread_raw(work, args, kwargs, reads_only=reads_only)
+        except OperationalError as exc:     # locked past the busy timeout, or unreachable
+            raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
+
+    async def _in_thread_raw(self, work: Callable[..., T], args: tuple[Any, ...],
+                             kwargs: dict[str, Any], *, reads_only: bool) -> T:
         sync_engine = self._sync_reads if reads_only else self._sync
         if sync_engine is None:
             async with self._session() as session, session.begin():
@@ -293,15 +300,17 @@ class Store:
 
     async def record_fetch_failure(self, feed_id: int, *, now: datetime, error: str,
                                    next_poll_at: datetime, pause_after: int | None = None,
-                                   notify: Iterable[int] = ()) -> int:
+                                   notify: Iterable[int] = (), counted: bool = True) -> int:
         """Record a failed poll; returns the count of consecutive failures. When the count
         reaches ``pause_after`` the feed is paused and each chat in ``notify`` gets one
-        notice, queued in the same transaction (the dedup key makes it once per pause)."""
+        notice, queued in the same transaction (the dedup key makes it once per pause).
+        ``counted=False``: the failure was ours (the database), not the source's — the
+        error is shown and the poll rescheduled, the count stays."""
         async with self._session() as session, session.begin():
             row = await session.get(FeedRow, feed_id)
             if row is None:
                 return 0
-            row.consecutive_failures += 1
+            row.consecutive_failures += 1 if counted else 0
             row.leased_until = None
             row.last_error = error[:500]
             row.last_error_at = now

@@ -32,6 +32,7 @@ from bench.feedgen import make_feed
 from feeds import match as match_module
 from feeds.cases import decide
 from feeds.dedup import content_hash, url_hash
+from feeds.errors import StorageUnavailable
 from feeds.match import analyze, build_matcher
 from feeds.models import Entry
 from feeds.names import keys_match, match_starts
@@ -272,7 +273,7 @@ async def test_look_ups_do_not_wait_for_a_writer(tmp_path: Path,
         hashes = [n.url_hash for n in batch] + ["0" * 64]
         assert await store.known_urls(hashes) == {n.url_hash for n in batch}
         assert await store.known_guids(1, ["nothing"]) == set()
-        with pytest.raises(Exception, match="locked"):   # a write still has to wait
+        with pytest.raises(StorageUnavailable, match="locked"):   # a write has to wait
             await store._transaction(lambda session: session.connection())
     finally:
         other.execute("ROLLBACK")

@@ -278,3 +278,46 @@ async def test_one_tick_works_through_more_due_feeds_than_its_concurrency(
         assert await poller.tick() == 0          # stopped by close: leases nothing
     finally:
         await store.close()
+
+
+async def test_an_unavailable_database_retries_the_source_soon_and_never_pauses_it(
+        store: Store, fixture_server: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When storing fails because the database is locked or unreachable, the source is
+    not at fault: it is tried again in 30 s, the failure is not counted (25 of them do
+    not pause it), and once the database is back the item is stored and its card
+    queued once."""
+    from feeds.errors import StorageUnavailable
+    from feeds.pipeline import STORAGE_RETRY, refresh_feed
+
+    feed, _ = await store.add_feed(f"{fixture_server.base_url}/zhilin-en.xml", FeedKind.RSS,
+                                   300, added_by=None, now=T0)
+    real = store.record_items
+    down = {"on": True}
+
+    async def record_items(*args: object, **kwargs: object) -> object:
+        if down["on"]:
+            raise StorageUnavailable("database unavailable: database is locked")
+        return await real(*args, **kwargs)          # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "record_items", record_items)
+    clock = Clock()
+    async with Fetcher(allow_private=True) as fetcher:
+        for n in range(25):
+            clock.now = T0 + n * STORAGE_RETRY
+            current = await store.get_feed(feed.id)
+            assert current is not None and current.next_poll_at <= clock.now
+            report = await refresh_feed(store, fetcher, current, clock=clock,
+                                        chat_ids=[-100], admin_chat_ids=[11])
+            assert not report.ok and "locked" in (report.error or "")
+        after = await store.get_feed(feed.id)
+        assert after is not None and not after.paused and after.consecutive_failures == 0
+        assert after.next_poll_at == clock.now + STORAGE_RETRY
+        assert "StorageUnavailable" in (after.last_error or "")
+        assert await store.lease_outbox(clock.now) == []      # no pause notice, no card
+
+        down["on"] = False
+        clock.now += STORAGE_RETRY
+        report = await refresh_feed(store, fetcher, after, clock=clock, chat_ids=[-100])
+    assert report.ok and report.queued == 1
+    cards = await store.lease_outbox(clock.now)
+    assert [m.chat_id for m in cards] == [-100]
