@@ -232,25 +232,22 @@ async def refresh_feed(store: Store, fetcher: Fetcher, feed: FeedInfo, *, clock:
         log.info("feed refreshed feed_id=%s entries=%s new=%s relevant=%s queued=%s",
                  feed.id, report.entries, report.new_items, report.relevant, report.queued)
         return report
-    except StorageUnavailable as exc:
-        # Our database, not the source: retry soon, and do not count it towards pausing.
+    except (FetchError, ParseError, UnsafeURLError, StorageUnavailable) as exc:
         now = clock()
+        ours = isinstance(exc, StorageUnavailable)     # our database, not the source
+        if ours:
+            next_poll_at = now + min(STORAGE_RETRY, timedelta(seconds=feed.interval_seconds))
+            log.warning("feed not stored, database unavailable; retried at %s feed_id=%s "
+                        "error=%s", next_poll_at, feed.id, exc)
+        else:
+            next_poll_at = next_poll_after_failure(
+                now, feed.interval_seconds, feed.consecutive_failures + 1,
+                exc.retry_after if isinstance(exc, FetchError) else None)
+            log.warning("feed failed feed_id=%s url=%s error=%s", feed.id, feed.url, exc)
         await store.record_fetch_failure(
-            feed.id, now=now, error=f"{type(exc).__name__}: {exc}", counted=False,
-            next_poll_at=now + min(STORAGE_RETRY, timedelta(seconds=feed.interval_seconds)))
-        log.warning("feed not stored, database unavailable; retried in %s feed_id=%s "
-                    "error=%s", STORAGE_RETRY, feed.id, exc)
-        return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
-    except (FetchError, ParseError, UnsafeURLError) as exc:
-        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        now = clock()
-        failures = feed.consecutive_failures + 1
-        await store.record_fetch_failure(
-            feed.id, now=now, error=f"{type(exc).__name__}: {exc}",
-            next_poll_at=next_poll_after_failure(now, feed.interval_seconds, failures,
-                                                 retry_after),
-            pause_after=pause_after, notify=admin_chat_ids)
-        log.warning("feed failed feed_id=%s url=%s error=%s", feed.id, feed.url, exc)
+            feed.id, now=now, error=f"{type(exc).__name__}: {exc}", next_poll_at=next_poll_at,
+            counted=not ours, pause_after=None if ours else pause_after,
+            notify=admin_chat_ids)
         return SourceReport(url=feed.url, feed_id=feed.id, ok=False, error=str(exc))
 
 

@@ -169,34 +169,31 @@ class Store:
         ``storage.ingest`` — in one transaction: in a worker thread on the synchronous
         engine (on SQLite after the writers before it), or on the async engine's
         connection where there is no other."""
-        return await self._in_thread(work, args, kwargs, reads_only=False)
+        return await self._run(work, args, kwargs, reads_only=False)
 
     async def _read(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``_transaction`` for work that only reads: it neither queues behind the
         writers nor takes SQLite's write lock."""
-        return await self._in_thread(work, args, kwargs, reads_only=True)
+        return await self._run(work, args, kwargs, reads_only=True)
 
-    async def _in_thread(self, work: Callable[..., T], args: tuple[Any, ...],
-                         kwargs: dict[str, Any], *, reads_only: bool) -> T:
-        try:
-            return await self._in_thread_raw(work, args, kwargs, reads_only=reads_only)
-        except OperationalError as exc:     # locked past the busy timeout, or unreachable
-            raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
-
-    async def _in_thread_raw(self, work: Callable[..., T], args: tuple[Any, ...],
-                             kwargs: dict[str, Any], *, reads_only: bool) -> T:
+    async def _run(self, work: Callable[..., T], args: tuple[Any, ...],
+                   kwargs: dict[str, Any], *, reads_only: bool) -> T:
         sync_engine = self._sync_reads if reads_only else self._sync
-        if sync_engine is None:
-            async with self._session() as session, session.begin():
-                return await session.run_sync(work, *args, **kwargs)
 
         def in_thread() -> T:
+            assert sync_engine is not None
             with Session(sync_engine, expire_on_commit=False) as session, session.begin():
                 return work(session, *args, **kwargs)
-        if reads_only or self._write_turn is None:
-            return await asyncio.to_thread(in_thread)
-        async with self._write_turn:
-            return await asyncio.to_thread(in_thread)
+        try:
+            if sync_engine is None:
+                async with self._session() as session, session.begin():
+                    return await session.run_sync(work, *args, **kwargs)
+            if reads_only or self._write_turn is None:
+                return await asyncio.to_thread(in_thread)
+            async with self._write_turn:
+                return await asyncio.to_thread(in_thread)
+        except OperationalError as exc:     # locked past the busy timeout, or unreachable
+            raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
 
     # ── feeds ────────────────────────────────────────────────────────────────
     async def add_feed(self, url: str, kind: FeedKind, interval: int, *,
@@ -310,7 +307,8 @@ class Store:
             row = await session.get(FeedRow, feed_id)
             if row is None:
                 return 0
-            row.consecutive_failures += 1 if counted else 0
+            if counted:
+                row.consecutive_failures += 1
             row.leased_until = None
             row.last_error = error[:500]
             row.last_error_at = now
